@@ -1,0 +1,39 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+
+namespace bursar::cli {
+namespace {
+
+// The table of subcommands; keep it sorted by how often people use them.
+constexpr Command kCommands[] = {
+    {"version", "Print bursar's version", SetupVersion},
+};
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "bursar: multimodal AI inference on a budget, with Git as the single source of truth.",
+      "bursar"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+  Runner chosen;
+  for (const Command& command : kCommands) {
+    CLI::App* sub = app.add_subcommand(command.name, command.summary);
+    Runner runner = command.setup(*sub);
+    sub->callback([&chosen, runner] { chosen = runner; });
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  return chosen ? chosen() : kExitUsage;
+}
+
+}  // namespace bursar::cli

@@ -1,0 +1,10 @@
+// Setup functions of the subcommands, one per *_cmd.cc file. See cli.h.
+#pragma once
+
+#include "cli/cli.h"
+
+namespace bursar::cli {
+
+Runner SetupVersion(CLI::App& sub);
+
+}  // namespace bursar::cli

@@ -1,0 +1,1 @@
+// Area finops: see docs/ARCHITECTURE.md.

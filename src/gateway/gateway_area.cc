@@ -1,0 +1,1 @@
+// Area gateway: see docs/ARCHITECTURE.md.

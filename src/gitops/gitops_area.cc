@@ -1,0 +1,1 @@
+// Area gitops: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Area ledger: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Area server: see docs/ARCHITECTURE.md.
