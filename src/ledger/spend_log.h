@@ -1,0 +1,112 @@
+// The append-only spend log: the durability point of the ledger. A spend record is written here,
+// and fdatasync'd, before the gateway completes the response it describes; the store (SQLite or
+// PostgreSQL) is filled from it in the background and, after a crash, by replaying it.
+//
+// On disk: DIR/spend-<seq>.log segments (seq: 20 decimal digits, increasing). Each record is one
+// line "<crc32 8 lowercase hex> <payload>\n", where the CRC (zlib crc32) covers the payload bytes
+// and the payload has no newline. A line without its newline or whose CRC does not match (a write
+// torn by kill -9 or power loss) is skipped by ReadSegment and counted in `skipped`.
+//
+// Group commit: concurrent Append calls are batched; one caller (the leader) writes every pending
+// line with one write() and one fdatasync() while the others wait, so N threads cost about one
+// fsync per batch, not per record.
+//
+// Thread safety: Append, Rotate, current_segment and Close may be called from any thread.
+// Errors: an I/O error fails the batch that hit it and every later Append (the log is then
+// broken, Status Internal/Unavailable with errno text); the caller must not acknowledge a record
+// whose Append failed.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace bursar::ledger {
+
+class SpendLog {
+ public:
+  struct Options {
+    std::string dir;   // created if missing
+    bool sync = true;  // fdatasync each batch (false only in tests/benches)
+  };
+
+  // Opens DIR and starts a new segment numbered after the highest existing one; it never appends
+  // to an existing segment (those are for ReplayExisting).
+  static StatusOr<std::unique_ptr<SpendLog>> Open(const Options& options);
+  ~SpendLog();  // Close()
+
+  SpendLog(const SpendLog&) = delete;
+  SpendLog& operator=(const SpendLog&) = delete;
+
+  // Appends one payload (REQUIRES: no '\n') and returns once it is durable. `segment` (optional)
+  // receives the sequence number of the segment the line went to.
+  Status Append(std::string_view payload, uint64_t* segment = nullptr);
+
+  // Closes the current segment and starts the next one; returns the closed segment's number and
+  // how many records it holds (all of them durable). Appends never block on a rotation for long.
+  struct Closed {
+    uint64_t segment = 0;
+    int64_t records = 0;
+  };
+  StatusOr<Closed> Rotate();
+
+  uint64_t current_segment() const;
+  // Bytes written to the current segment so far.
+  int64_t current_segment_bytes() const;
+
+  // Segments in DIR older than the one this SpendLog opened (left by an earlier process), oldest
+  // first.
+  const std::vector<uint64_t>& existing_segments() const { return existing_; }
+
+  // Deletes a segment file (after its records are safely in the store). Not the current one.
+  Status DeleteSegment(uint64_t segment);
+
+  // Flushes and closes the current segment; later Appends fail with FailedPrecondition.
+  void Close();
+
+  const std::string& dir() const { return options_.dir; }
+  std::string SegmentPath(uint64_t segment) const;
+
+  struct ReadStats {
+    int64_t records = 0;  // good lines delivered
+    int64_t skipped = 0;  // torn or corrupt lines
+  };
+  // Reads the good lines of a segment file in order and passes each payload to `on_record`;
+  // a non-OK Status from on_record stops and is returned.
+  static StatusOr<ReadStats> ReadSegment(
+      const std::string& path, const std::function<Status(std::string_view payload)>& on_record);
+
+  // "<crc> <payload>\n" for a payload (exposed for tests that write torn logs).
+  static std::string Frame(std::string_view payload);
+
+ private:
+  explicit SpendLog(Options options);
+  Status OpenSegmentLocked(uint64_t segment);
+
+  Options options_;
+  std::vector<uint64_t> existing_;
+
+  mutable std::mutex mu_;  // guards everything below
+  std::condition_variable cv_;
+  int fd_ = -1;
+  uint64_t segment_ = 0;
+  int64_t segment_bytes_ = 0;
+  int64_t segment_records_ = 0;  // records made durable in the current segment
+  std::string pending_;          // framed lines waiting for the next batch
+  int64_t pending_count_ = 0;
+  uint64_t next_ticket_ = 0;     // tickets handed to appenders (1-based)
+  uint64_t durable_ticket_ = 0;  // every ticket <= this is durable (or failed)
+  bool flushing_ = false;        // a leader is writing a batch
+  bool closed_ = false;
+  Status error_;              // sticky I/O error
+  uint64_t failed_from_ = 0;  // tickets >= this failed
+};
+
+}  // namespace bursar::ledger

@@ -1,0 +1,73 @@
+// One metered request: what the gateway writes to the spend ledger for every request it served
+// (or refused after reaching an upstream), self-describing enough to be re-priced or audited later.
+//
+// A SpendRecord is a plain value. request_id is unique across the ledger: writing the same id
+// twice (a log replay) stores it once. Times are unix microseconds (UTC). Money is exact: cost and
+// saved amounts in micro-units of `currency` (common/money.h), the applied unit prices in
+// pico-units inside `price`.
+//
+// EncodeSpendRecord/DecodeSpendRecord give the one-line JSON form used by the spend log
+// (ledger/spend_log.h) and by exports; decoding rejects (InvalidArgument) malformed JSON, wrong
+// types and a missing request_id. Unknown fields are ignored so older binaries can read newer logs.
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/money.h"
+#include "common/status.h"
+
+namespace bursar::ledger {
+
+// Raw usage by modality, as the upstream reported it (or as estimated when it did not).
+struct Usage {
+  int64_t prompt_tokens = 0;        // all input tokens, including cached/image/audio tokens
+  int64_t cached_tokens = 0;        // of prompt_tokens, read from the upstream's prompt cache
+  int64_t completion_tokens = 0;    // all output tokens, including reasoning/audio tokens
+  int64_t reasoning_tokens = 0;     // of completion_tokens
+  int64_t image_tokens = 0;         // of prompt_tokens, from image inputs
+  int64_t images = 0;               // number of input images
+  int64_t audio_input_tokens = 0;   // of prompt_tokens, from audio inputs
+  int64_t audio_output_tokens = 0;  // of completion_tokens, audio output
+  int64_t audio_millis = 0;         // duration of audio input, milliseconds
+
+  friend bool operator==(const Usage&, const Usage&) = default;
+};
+
+struct SpendRecord {
+  std::string request_id;                   // unique; the gateway's x-request-id
+  int64_t time_us = 0;                      // when the request arrived, unix micros UTC
+  std::string key_name;                     // ApiKey metadata.name ("" when unauthenticated)
+  std::map<std::string, std::string> tags;  // the key's tags (team, app, env, ...)
+  std::string route;                        // Route name the client asked for (after downgrade)
+  std::string model;                        // target Model name that served it
+  std::string upstream_model;               // id sent upstream
+  std::string commit;                       // Git commit of the configuration that served it
+  Usage usage;
+  // Unit prices applied, pico-units per unit, compact JSON object with LiteLLM field names and
+  // only non-zero prices, e.g. {"input_cost_per_token":150000,"output_cost_per_token":600000}.
+  std::string price;
+  Micros cost_micros = 0;   // what the request cost (0 on a cache hit)
+  Micros saved_micros = 0;  // what a cache hit saved (the cost it would have had)
+  std::string currency = "USD";
+  int64_t latency_us = 0;  // arrival to last byte sent
+  int status = 200;        // HTTP status returned to the client
+  bool cache_hit = false;
+  std::string downgraded_from;  // the route asked for, when a budget downgraded it; else ""
+
+  friend bool operator==(const SpendRecord&, const SpendRecord&) = default;
+};
+
+// One line of JSON, no trailing newline, keys in a fixed order. Never fails.
+std::string EncodeSpendRecord(const SpendRecord& record);
+
+// Parses what EncodeSpendRecord wrote.
+StatusOr<SpendRecord> DecodeSpendRecord(std::string_view json);
+
+// Canonical JSON of a tag map ({"app":"x","team":"y"}, keys sorted): equal maps give equal text.
+std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags);
+
+}  // namespace bursar::ledger
