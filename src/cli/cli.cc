@@ -10,6 +10,8 @@ namespace {
 
 // The table of subcommands; keep it sorted by how often people use them.
 constexpr Command kCommands[] = {
+    {"validate", "Validate a desired-state repository at a revision", SetupValidate},
+    {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
     {"version", "Print bursar's version", SetupVersion},
 };
 

@@ -6,5 +6,7 @@
 namespace bursar::cli {
 
 Runner SetupVersion(CLI::App& sub);
+Runner SetupValidate(CLI::App& sub);
+Runner SetupDiff(CLI::App& sub);
 
 }  // namespace bursar::cli

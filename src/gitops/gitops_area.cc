@@ -1,1 +1,0 @@
-// Area gitops: see docs/ARCHITECTURE.md.
