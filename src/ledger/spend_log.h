@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,7 +69,8 @@ class SpendLog {
   // Deletes a segment file (after its records are safely in the store). Not the current one.
   Status DeleteSegment(uint64_t segment);
 
-  // Flushes and closes the current segment; later Appends fail with FailedPrecondition.
+  // Flushes and closes the current segment (deleting it if it holds no record); later Appends
+  // fail with FailedPrecondition.
   void Close();
 
   const std::string& dir() const { return options_.dir; }
@@ -89,6 +91,9 @@ class SpendLog {
  private:
   explicit SpendLog(Options options);
   Status OpenSegmentLocked(uint64_t segment);
+  void FinishBatchLocked(const Status& s, int64_t bytes, int64_t count, uint64_t last);
+  Status FlushPendingLocked(std::unique_lock<std::mutex>& lock);
+  uint64_t SegmentOfTicketLocked(uint64_t ticket) const;
 
   Options options_;
   std::vector<uint64_t> existing_;
@@ -105,8 +110,9 @@ class SpendLog {
   uint64_t durable_ticket_ = 0;  // every ticket <= this is durable (or failed)
   bool flushing_ = false;        // a leader is writing a batch
   bool closed_ = false;
-  Status error_;              // sticky I/O error
-  uint64_t failed_from_ = 0;  // tickets >= this failed
+  Status error_;                                 // sticky I/O error
+  uint64_t failed_from_ = 0;                     // tickets >= this failed
+  std::map<uint64_t, uint64_t> segment_starts_;  // first ticket -> segment it went to
 };
 
 }  // namespace bursar::ledger

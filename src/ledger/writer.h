@@ -87,6 +87,7 @@ class LedgerWriter {
   void Run();
   Status StoreBatch(std::vector<SpendRecord>& batch);
   void MaybeCheckpoint();
+  Status CatchUpFromLog();
 
   struct Queued {
     SpendRecord record;
@@ -101,13 +102,17 @@ class LedgerWriter {
   std::condition_variable work_cv_;  // writer waits for records
   std::condition_variable done_cv_;  // Flush waits for progress
   std::deque<Queued> queue_;
-  uint64_t enqueued_seq_ = 0;      // records queued (or overflowed) so far
-  uint64_t stored_seq_ = 0;        // records handled by the writer (stored or known in the log)
-  bool overflow_pending_ = false;  // some durable records were not queued: catch up from the log
-  bool stopping_ = false;
+  uint64_t enqueued_seq_ = 0;   // records appended (queued or overflowed) so far
+  uint64_t stored_seq_ = 0;     // of those, records known to be in the store
+  int64_t overflow_count_ = 0;  // durable records not queued: catch up from the log
+  bool stopping_ = false;       // Close: the thread exits once the queue is empty
+  bool give_up_ = false;        // Close: stop retrying a failing store
+  bool thread_exited_ = false;
   bool closed_ = false;
+  Status close_status_;
   std::map<uint64_t, int64_t> segment_stored_;  // segment -> records stored from the queue
   std::map<uint64_t, int64_t> segment_total_;   // closed segment -> records it holds
+  uint64_t replayed_below_ = 0;                 // segments <= this were replayed whole and deleted
   Stats stats_;
   std::thread thread_;
 };

@@ -1,1 +1,0 @@
-// Area ledger: see docs/ARCHITECTURE.md.

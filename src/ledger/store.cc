@@ -1,0 +1,507 @@
+#include "ledger/store.h"
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+namespace bursar::ledger {
+namespace {
+
+constexpr int64_t kHourUs = 3'600'000'000;
+
+// Usage/total columns shared by spend and spend_hourly, in SpendTotals order (after requests and
+// cache_hits).
+constexpr const char* kUsageColumns[] = {
+    "prompt_tokens",      "cached_tokens",       "completion_tokens",
+    "reasoning_tokens",   "image_tokens",        "images",
+    "audio_input_tokens", "audio_output_tokens", "audio_millis",
+};
+
+std::string SpendTableSql(bool pg) {
+  std::string usage;
+  for (const char* c : kUsageColumns) usage += std::string("  ") + c + " BIGINT NOT NULL,\n";
+  std::string sql =
+      "CREATE TABLE spend (\n"
+      "  request_id TEXT NOT NULL PRIMARY KEY,\n"
+      "  time_us BIGINT NOT NULL,\n"
+      "  key_name TEXT NOT NULL,\n"
+      "  tagset_id BIGINT NOT NULL,\n"
+      "  route TEXT NOT NULL,\n"
+      "  model TEXT NOT NULL,\n"
+      "  upstream_model TEXT NOT NULL,\n"
+      "  commit_rev TEXT NOT NULL,\n" +
+      usage +
+      "  price TEXT NOT NULL,\n"
+      "  cost_micros BIGINT NOT NULL,\n"
+      "  saved_micros BIGINT NOT NULL,\n"
+      "  currency TEXT NOT NULL,\n"
+      "  latency_us BIGINT NOT NULL,\n"
+      "  status INTEGER NOT NULL,\n"
+      "  cache_hit INTEGER NOT NULL,\n"
+      "  downgraded_from TEXT NOT NULL\n"
+      ");\n"
+      "CREATE INDEX spend_time ON spend (time_us);\n";
+  sql += pg ? "CREATE TABLE spend_tagsets (id BIGSERIAL PRIMARY KEY, tags_json TEXT NOT NULL "
+              "UNIQUE);\n"
+            : "CREATE TABLE spend_tagsets (id INTEGER PRIMARY KEY, tags_json TEXT NOT NULL "
+              "UNIQUE);\n";
+  sql +=
+      "CREATE TABLE spend_tagset_tags (tagset_id BIGINT NOT NULL, tag_key TEXT NOT NULL, "
+      "tag_value TEXT NOT NULL, PRIMARY KEY (tagset_id, tag_key));\n"
+      "CREATE INDEX spend_tagset_tags_kv ON spend_tagset_tags (tag_key, tag_value);\n";
+  std::string totals = "  requests BIGINT NOT NULL,\n  cache_hits BIGINT NOT NULL,\n";
+  for (const char* c : kUsageColumns) totals += std::string("  ") + c + " BIGINT NOT NULL,\n";
+  sql +=
+      "CREATE TABLE spend_hourly (\n"
+      "  hour_us BIGINT NOT NULL,\n"
+      "  key_name TEXT NOT NULL,\n"
+      "  route TEXT NOT NULL,\n"
+      "  model TEXT NOT NULL,\n"
+      "  commit_rev TEXT NOT NULL,\n"
+      "  tagset_id BIGINT NOT NULL,\n"
+      "  currency TEXT NOT NULL,\n" +
+      totals +
+      "  cost_micros BIGINT NOT NULL,\n"
+      "  saved_micros BIGINT NOT NULL,\n"
+      "  PRIMARY KEY (hour_us, key_name, route, model, commit_rev, tagset_id, currency)\n"
+      ");\n";
+  return sql;
+}
+
+std::string InsertSpendSql() {
+  std::string cols =
+      "request_id, time_us, key_name, tagset_id, route, model, upstream_model, commit_rev";
+  for (const char* c : kUsageColumns) cols += std::string(", ") + c;
+  cols +=
+      ", price, cost_micros, saved_micros, currency, latency_us, status, cache_hit, "
+      "downgraded_from";
+  int n = 8 + 9 + 8;
+  std::string values;
+  for (int i = 1; i <= n; ++i) values += (i > 1 ? ", $" : "$") + std::to_string(i);
+  return "INSERT INTO spend (" + cols + ") VALUES (" + values +
+         ") ON CONFLICT (request_id) DO NOTHING";
+}
+
+std::string UpsertHourlySql() {
+  std::string cols =
+      "hour_us, key_name, route, model, commit_rev, tagset_id, currency, requests, cache_hits";
+  std::string update =
+      "requests = spend_hourly.requests + excluded.requests, "
+      "cache_hits = spend_hourly.cache_hits + excluded.cache_hits";
+  for (const char* c : kUsageColumns) {
+    cols += std::string(", ") + c;
+    update += std::string(", ") + c + " = spend_hourly." + c + " + excluded." + c;
+  }
+  cols += ", cost_micros, saved_micros";
+  update +=
+      ", cost_micros = spend_hourly.cost_micros + excluded.cost_micros"
+      ", saved_micros = spend_hourly.saved_micros + excluded.saved_micros";
+  int n = 7 + 2 + 9 + 2;
+  std::string values;
+  for (int i = 1; i <= n; ++i) values += (i > 1 ? ", $" : "$") + std::to_string(i);
+  return "INSERT INTO spend_hourly (" + cols + ") VALUES (" + values +
+         ") ON CONFLICT (hour_us, key_name, route, model, commit_rev, tagset_id, currency) DO "
+         "UPDATE SET " +
+         update;
+}
+
+void AddUsage(SpendTotals* t, const SpendRecord& r) {
+  t->requests += 1;
+  t->cache_hits += r.cache_hit ? 1 : 0;
+  t->prompt_tokens += r.usage.prompt_tokens;
+  t->cached_tokens += r.usage.cached_tokens;
+  t->completion_tokens += r.usage.completion_tokens;
+  t->reasoning_tokens += r.usage.reasoning_tokens;
+  t->image_tokens += r.usage.image_tokens;
+  t->images += r.usage.images;
+  t->audio_input_tokens += r.usage.audio_input_tokens;
+  t->audio_output_tokens += r.usage.audio_output_tokens;
+  t->audio_millis += r.usage.audio_millis;
+  t->cost_micros += r.cost_micros;
+  t->saved_micros += r.saved_micros;
+}
+
+// Reads the 13 totals columns starting at `col`.
+SpendTotals TotalsFromRow(const Row& row, size_t col) {
+  SpendTotals t;
+  int64_t* fields[] = {
+      &t.requests,           &t.cache_hits,          &t.prompt_tokens, &t.cached_tokens,
+      &t.completion_tokens,  &t.reasoning_tokens,    &t.image_tokens,  &t.images,
+      &t.audio_input_tokens, &t.audio_output_tokens, &t.audio_millis,  &t.cost_micros,
+      &t.saved_micros};
+  for (int64_t* f : fields) *f = row.Int(col++);
+  return t;
+}
+
+int64_t CeilHour(int64_t t) {
+  int64_t f = HourFloor(t);
+  if (f == t) return t;
+  return f > std::numeric_limits<int64_t>::max() - kHourUs ? std::numeric_limits<int64_t>::max()
+                                                           : f + kHourUs;
+}
+
+}  // namespace
+
+int64_t HourFloor(int64_t t) {
+  int64_t q = t / kHourUs;
+  if (t % kHourUs != 0 && t < 0) --q;
+  return q * kHourUs;
+}
+
+const std::vector<Migration>& LedgerMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "spend, tagsets, hourly rollup", SpendTableSql(false), SpendTableSql(true)},
+  };
+  return kMigrations;
+}
+
+void SpendTotals::Add(const SpendTotals& o) {
+  requests += o.requests;
+  cache_hits += o.cache_hits;
+  prompt_tokens += o.prompt_tokens;
+  cached_tokens += o.cached_tokens;
+  completion_tokens += o.completion_tokens;
+  reasoning_tokens += o.reasoning_tokens;
+  image_tokens += o.image_tokens;
+  images += o.images;
+  audio_input_tokens += o.audio_input_tokens;
+  audio_output_tokens += o.audio_output_tokens;
+  audio_millis += o.audio_millis;
+  cost_micros += o.cost_micros;
+  saved_micros += o.saved_micros;
+}
+
+StatusOr<Dimension> Dimension::Parse(std::string_view name) {
+  if (name.empty()) return InvalidArgumentError("empty grouping dimension");
+  Dimension d;
+  if (name == "key") {
+    d.kind = Kind::kKey;
+  } else if (name == "route") {
+    d.kind = Kind::kRoute;
+  } else if (name == "model") {
+    d.kind = Kind::kModel;
+  } else if (name == "commit") {
+    d.kind = Kind::kCommit;
+  } else {
+    d.kind = Kind::kTag;
+    d.tag = std::string(name.starts_with("tag:") ? name.substr(4) : name);
+    if (d.tag.empty()) return InvalidArgumentError("empty tag name in grouping dimension");
+  }
+  return d;
+}
+
+std::string Dimension::Name() const {
+  switch (kind) {
+    case Kind::kKey:
+      return "key";
+    case Kind::kRoute:
+      return "route";
+    case Kind::kModel:
+      return "model";
+    case Kind::kCommit:
+      return "commit";
+    case Kind::kTag:
+      return tag;
+  }
+  return tag;
+}
+
+Store::Store(std::unique_ptr<Db> db) : db_(std::move(db)) {}
+Store::~Store() = default;
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url) {
+  BURSAR_ASSIGN_OR_RETURN(std::unique_ptr<Db> db, OpenDatabase(url));
+  return FromDb(std::move(db));
+}
+
+StatusOr<std::unique_ptr<Store>> Store::FromDb(std::unique_ptr<Db> db) {
+  BURSAR_RETURN_IF_ERROR(ApplyMigrations(*db, "ledger", LedgerMigrations()).status());
+  return std::unique_ptr<Store>(new Store(std::move(db)));
+}
+
+StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags) {
+  std::string json = CanonicalTagsJson(tags);
+  auto it = tagset_ids_.find(json);
+  if (it != tagset_ids_.end()) return it->second;
+  BURSAR_RETURN_IF_ERROR(
+      db_->Execute("INSERT INTO spend_tagsets (tags_json) VALUES ($1) ON CONFLICT (tags_json) DO "
+                   "NOTHING",
+                   {json})
+          .status());
+  BURSAR_ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      db_->QueryAll("SELECT id FROM spend_tagsets WHERE tags_json = $1", {json}));
+  if (rows.empty()) return InternalError("tagset vanished after insert");
+  int64_t id = rows[0].Int(0);
+  for (const auto& [k, v] : tags) {
+    BURSAR_RETURN_IF_ERROR(db_->Execute("INSERT INTO spend_tagset_tags (tagset_id, tag_key, "
+                                        "tag_value) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                        {id, k, v})
+                               .status());
+  }
+  tagset_ids_.emplace(json, id);
+  return id;
+}
+
+StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
+  if (records.empty()) return 0;
+  // Ids handed out inside a transaction that rolls back must not stay cached.
+  auto cache_before = tagset_ids_;
+  auto result = [&]() -> StatusOr<int64_t> {
+    Transaction tx(*db_);
+    BURSAR_RETURN_IF_ERROR(tx.status());
+    static const std::string kInsert = InsertSpendSql();
+    static const std::string kUpsert = UpsertHourlySql();
+    BURSAR_ASSIGN_OR_RETURN(Statement * insert, db_->Prepare(kInsert));
+    using RollupKey = std::tuple<int64_t, std::string, std::string, std::string, std::string,
+                                 int64_t, std::string>;
+    std::map<RollupKey, SpendTotals> rollup;
+    int64_t inserted = 0;
+    std::vector<Value> p;
+    for (const SpendRecord& r : records) {
+      BURSAR_ASSIGN_OR_RETURN(int64_t tagset, TagsetId(r.tags));
+      const Usage& u = r.usage;
+      p.clear();
+      p = {r.request_id,
+           r.time_us,
+           r.key_name,
+           tagset,
+           r.route,
+           r.model,
+           r.upstream_model,
+           r.commit,
+           u.prompt_tokens,
+           u.cached_tokens,
+           u.completion_tokens,
+           u.reasoning_tokens,
+           u.image_tokens,
+           u.images,
+           u.audio_input_tokens,
+           u.audio_output_tokens,
+           u.audio_millis,
+           r.price,
+           r.cost_micros,
+           r.saved_micros,
+           r.currency,
+           r.latency_us,
+           static_cast<int64_t>(r.status),
+           static_cast<int64_t>(r.cache_hit ? 1 : 0),
+           r.downgraded_from};
+      BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
+      if (changed == 0) continue;  // replayed: already stored and counted
+      ++inserted;
+      AddUsage(&rollup[RollupKey(HourFloor(r.time_us), r.key_name, r.route, r.model, r.commit,
+                                 tagset, r.currency)],
+               r);
+    }
+    BURSAR_ASSIGN_OR_RETURN(Statement * upsert, db_->Prepare(kUpsert));
+    for (const auto& [k, t] : rollup) {
+      p = {std::get<0>(k),        std::get<1>(k),  std::get<2>(k),  std::get<3>(k),
+           std::get<4>(k),        std::get<5>(k),  std::get<6>(k),  t.requests,
+           t.cache_hits,          t.prompt_tokens, t.cached_tokens, t.completion_tokens,
+           t.reasoning_tokens,    t.image_tokens,  t.images,        t.audio_input_tokens,
+           t.audio_output_tokens, t.audio_millis,  t.cost_micros,   t.saved_micros};
+      BURSAR_RETURN_IF_ERROR(upsert->Execute(p).status());
+    }
+    BURSAR_RETURN_IF_ERROR(tx.Commit());
+    return inserted;
+  }();
+  if (!result.ok()) tagset_ids_ = std::move(cache_before);
+  return result;
+}
+
+Status Store::QueryGroups(
+    bool rollup, const std::vector<Dimension>& by, const SpendFilter& filter, int64_t since_us,
+    int64_t until_us,
+    std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out) {
+  std::vector<Value> params;
+  auto param = [&params](Value v) {
+    params.push_back(std::move(v));
+    return "$" + std::to_string(params.size());
+  };
+  std::string select;
+  std::string joins;
+  std::string group;
+  for (size_t i = 0; i < by.size(); ++i) {
+    std::string expr;
+    switch (by[i].kind) {
+      case Dimension::Kind::kKey:
+        expr = "t.key_name";
+        break;
+      case Dimension::Kind::kRoute:
+        expr = "t.route";
+        break;
+      case Dimension::Kind::kModel:
+        expr = "t.model";
+        break;
+      case Dimension::Kind::kCommit:
+        expr = "t.commit_rev";
+        break;
+      case Dimension::Kind::kTag: {
+        std::string alias = "g" + std::to_string(i);
+        joins += " LEFT JOIN spend_tagset_tags " + alias + " ON " + alias +
+                 ".tagset_id = t.tagset_id AND " + alias + ".tag_key = " + param(by[i].tag);
+        expr = "COALESCE(" + alias + ".tag_value, '')";
+        break;
+      }
+    }
+    select += expr + ", ";
+    group += expr + ", ";
+  }
+  select += "t.currency";
+  group += "t.currency";
+  if (rollup) {
+    select += ", SUM(t.requests), SUM(t.cache_hits)";
+  } else {
+    select += ", COUNT(*), SUM(t.cache_hit)";
+  }
+  for (const char* c : kUsageColumns) select += std::string(", SUM(t.") + c + ")";
+  select += ", SUM(t.cost_micros), SUM(t.saved_micros)";
+
+  const char* time_col = rollup ? "t.hour_us" : "t.time_us";
+  std::string where = std::string(" WHERE ") + time_col + " >= " + param(since_us) + " AND " +
+                      time_col + " < " + param(until_us);
+  auto in_list = [&](const char* col, const std::vector<std::string>& values) {
+    if (values.empty()) return;
+    where += std::string(" AND ") + col + " IN (";
+    for (size_t i = 0; i < values.size(); ++i) where += (i ? ", " : "") + param(values[i]);
+    where += ")";
+  };
+  in_list("t.key_name", filter.keys);
+  in_list("t.route", filter.routes);
+  in_list("t.model", filter.models);
+  if (!filter.currency.empty()) where += " AND t.currency = " + param(filter.currency);
+  if (!filter.tags.empty()) {
+    where += " AND t.tagset_id IN (SELECT tagset_id FROM spend_tagset_tags WHERE ";
+    bool first = true;
+    for (const auto& [k, v] : filter.tags) {
+      where += std::string(first ? "" : " OR ") + "(tag_key = " + param(k) +
+               " AND tag_value = " + param(v) + ")";
+      first = false;
+    }
+    where +=
+        " GROUP BY tagset_id HAVING COUNT(*) = " + param(static_cast<int64_t>(filter.tags.size())) +
+        ")";
+  }
+  std::string sql = "SELECT " + select + " FROM " + (rollup ? "spend_hourly" : "spend") + " t" +
+                    joins + where + " GROUP BY " + group;
+  const size_t ndim = by.size();
+  return db_->Query(sql, params, [out, ndim](const Row& row) {
+    std::vector<std::string> keys;
+    keys.reserve(ndim);
+    for (size_t i = 0; i < ndim; ++i) keys.push_back(row.Text(i));
+    (*out)[{std::move(keys), row.Text(ndim)}].Add(TotalsFromRow(row, ndim + 1));
+    return OkStatus();
+  });
+}
+
+StatusOr<std::vector<SpendGroup>> Store::Aggregate(const std::vector<Dimension>& by,
+                                                   const SpendFilter& filter) {
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  const int64_t since = filter.since_us.value_or(kMin);
+  const int64_t until = filter.until_us.value_or(kMax);
+  std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals> groups;
+  if (since < until) {
+    // Whole hours from the rollup, the partial hours at either edge from the records.
+    const int64_t lo = filter.since_us ? CeilHour(since) : kMin;
+    const int64_t hi = filter.until_us ? HourFloor(until) : kMax;
+    if (lo < hi) {
+      BURSAR_RETURN_IF_ERROR(QueryGroups(true, by, filter, lo, hi, &groups));
+      if (since < lo) BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, since, lo, &groups));
+      if (hi < until) BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, hi, until, &groups));
+    } else {
+      BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, since, until, &groups));
+    }
+  }
+  std::vector<SpendGroup> out;
+  out.reserve(groups.size());
+  for (auto& [k, t] : groups) out.push_back(SpendGroup{k.first, k.second, t});
+  std::sort(out.begin(), out.end(), [](const SpendGroup& a, const SpendGroup& b) {
+    if (a.totals.cost_micros != b.totals.cost_micros) {
+      return a.totals.cost_micros > b.totals.cost_micros;
+    }
+    return std::tie(a.keys, a.currency) < std::tie(b.keys, b.currency);
+  });
+  return out;
+}
+
+StatusOr<Micros> Store::SumCost(const SpendFilter& filter) {
+  BURSAR_ASSIGN_OR_RETURN(std::vector<SpendGroup> groups, Aggregate({}, filter));
+  Micros sum = 0;
+  for (const SpendGroup& g : groups) sum += g.totals.cost_micros;
+  return sum;
+}
+
+StatusOr<std::vector<ObservedUsage>> Store::ObservedUsageByRouteModel(int64_t since_us,
+                                                                      int64_t until_us) {
+  SpendFilter filter;
+  filter.since_us = since_us;
+  filter.until_us = until_us;
+  std::vector<Dimension> by = {{Dimension::Kind::kRoute, ""}, {Dimension::Kind::kModel, ""}};
+  BURSAR_ASSIGN_OR_RETURN(std::vector<SpendGroup> groups, Aggregate(by, filter));
+  std::vector<ObservedUsage> out;
+  for (SpendGroup& g : groups) {
+    out.push_back(ObservedUsage{g.keys[0], g.keys[1], g.currency, g.totals});
+  }
+  std::sort(out.begin(), out.end(), [](const ObservedUsage& a, const ObservedUsage& b) {
+    return std::tie(a.route, a.model, a.currency) < std::tie(b.route, b.model, b.currency);
+  });
+  return out;
+}
+
+StatusOr<int64_t> Store::CountRecords() {
+  BURSAR_ASSIGN_OR_RETURN(std::vector<Row> rows, db_->QueryAll("SELECT COUNT(*) FROM spend"));
+  return rows.empty() ? 0 : rows[0].Int(0);
+}
+
+StatusOr<SpendRecord> Store::GetRecord(const std::string& request_id) {
+  std::string cols =
+      "s.request_id, s.time_us, s.key_name, ts.tags_json, s.route, s.model, s.upstream_model, "
+      "s.commit_rev";
+  for (const char* c : kUsageColumns) cols += std::string(", s.") + c;
+  cols +=
+      ", s.price, s.cost_micros, s.saved_micros, s.currency, s.latency_us, s.status, s.cache_hit, "
+      "s.downgraded_from";
+  BURSAR_ASSIGN_OR_RETURN(
+      std::vector<Row> rows,
+      db_->QueryAll("SELECT " + cols +
+                        " FROM spend s JOIN spend_tagsets ts ON ts.id = s.tagset_id WHERE "
+                        "s.request_id = $1",
+                    {request_id}));
+  if (rows.empty()) return NotFoundError("no spend record " + request_id);
+  const Row& row = rows[0];
+  SpendRecord r;
+  size_t c = 0;
+  r.request_id = row.Text(c++);
+  r.time_us = row.Int(c++);
+  r.key_name = row.Text(c++);
+  nlohmann::json tags = nlohmann::json::parse(row.Text(c++), nullptr, false);
+  if (tags.is_object()) {
+    for (const auto& [k, v] : tags.items()) {
+      if (v.is_string()) r.tags[k] = v.get<std::string>();
+    }
+  }
+  r.route = row.Text(c++);
+  r.model = row.Text(c++);
+  r.upstream_model = row.Text(c++);
+  r.commit = row.Text(c++);
+  Usage& u = r.usage;
+  for (int64_t* f : {&u.prompt_tokens, &u.cached_tokens, &u.completion_tokens, &u.reasoning_tokens,
+                     &u.image_tokens, &u.images, &u.audio_input_tokens, &u.audio_output_tokens,
+                     &u.audio_millis}) {
+    *f = row.Int(c++);
+  }
+  r.price = row.Text(c++);
+  r.cost_micros = row.Int(c++);
+  r.saved_micros = row.Int(c++);
+  r.currency = row.Text(c++);
+  r.latency_us = row.Int(c++);
+  r.status = static_cast<int>(row.Int(c++));
+  r.cache_hit = row.Int(c++) != 0;
+  r.downgraded_from = row.Text(c++);
+  return r;
+}
+
+}  // namespace bursar::ledger

@@ -1,0 +1,264 @@
+#include "ledger/writer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+namespace bursar::ledger {
+namespace {
+
+constexpr size_t kReplayBatch = 4096;
+
+}  // namespace
+
+LedgerWriter::LedgerWriter(Options options) : options_(std::move(options)) {}
+
+LedgerWriter::~LedgerWriter() { (void)Close(); }
+
+StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const Options& options) {
+  if (options.log_dir.empty()) return InvalidArgumentError("ledger: empty log directory");
+  auto w = std::unique_ptr<LedgerWriter>(new LedgerWriter(options));
+  if (w->options_.batch_max == 0) w->options_.batch_max = 1;
+  if (w->options_.queue_capacity == 0) w->options_.queue_capacity = 1;
+  std::string url = options.store_url.empty() ? options.log_dir : options.store_url;
+  BURSAR_ASSIGN_OR_RETURN(w->store_, Store::Open(url));
+  BURSAR_ASSIGN_OR_RETURN(w->log_,
+                          SpendLog::Open(SpendLog::Options{options.log_dir, options.sync}));
+  BURSAR_RETURN_IF_ERROR(w->ReplaySegments(w->log_->existing_segments()));
+  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  return w;
+}
+
+Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
+  for (uint64_t seg : segments) {
+    std::vector<SpendRecord> batch;
+    int64_t stored = 0;
+    auto flush = [&]() -> Status {
+      if (batch.empty()) return OkStatus();
+      BURSAR_ASSIGN_OR_RETURN(int64_t n, store_->InsertBatch(batch));
+      stored += n;
+      batch.clear();
+      return OkStatus();
+    };
+    int64_t bad_payloads = 0;
+    BURSAR_ASSIGN_OR_RETURN(
+        SpendLog::ReadStats rs,
+        SpendLog::ReadSegment(log_->SegmentPath(seg), [&](std::string_view payload) -> Status {
+          StatusOr<SpendRecord> r = DecodeSpendRecord(payload);
+          if (!r.ok()) {  // CRC-valid but undecodable: written by a buggy build; keep going
+            ++bad_payloads;
+            return OkStatus();
+          }
+          batch.push_back(std::move(r).value());
+          if (batch.size() >= kReplayBatch) return flush();
+          return OkStatus();
+        }));
+    BURSAR_RETURN_IF_ERROR(flush());
+    BURSAR_RETURN_IF_ERROR(log_->DeleteSegment(seg));
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.replayed += rs.records;
+    stats_.skipped_lines += rs.skipped + bad_payloads;
+    stats_.stored += stored;
+  }
+  return OkStatus();
+}
+
+Status LedgerWriter::Append(const SpendRecord& record) {
+  std::string line = EncodeSpendRecord(record);
+  uint64_t segment = 0;
+  BURSAR_RETURN_IF_ERROR(log_->Append(line, &segment));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.appended;
+  ++enqueued_seq_;
+  if (stopping_ || queue_.size() >= options_.queue_capacity) {
+    // Durable in the log; the writer picks it up from there (see the header).
+    ++stats_.overflowed;
+    ++overflow_count_;
+  } else {
+    queue_.push_back(Queued{record, segment});
+  }
+  work_cv_.notify_one();
+  return OkStatus();
+}
+
+Status LedgerWriter::Flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const uint64_t target = enqueued_seq_;
+  const int64_t errors = stats_.store_errors;
+  work_cv_.notify_one();
+  done_cv_.wait(lock, [&] {
+    return stored_seq_ >= target || thread_exited_ || stats_.store_errors > errors;
+  });
+  if (stored_seq_ >= target) return OkStatus();
+  return stats_.last_error.ok() ? FailedPreconditionError("ledger writer stopped")
+                                : stats_.last_error;
+}
+
+LedgerWriter::Stats LedgerWriter::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+Status LedgerWriter::StoreBatch(std::vector<SpendRecord>& batch) {
+  StatusOr<int64_t> n = store_->InsertBatch(batch);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!n.ok()) {
+    ++stats_.store_errors;
+    stats_.last_error = n.status();
+    return n.status();
+  }
+  stats_.stored += *n;
+  return OkStatus();
+}
+
+void LedgerWriter::Run() {
+  std::chrono::milliseconds backoff(10);
+  std::vector<Queued> taken;
+  std::vector<SpendRecord> batch;
+  for (;;) {
+    int64_t overflow = 0;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || overflow_count_ > 0; });
+      if (queue_.empty() && overflow_count_ == 0 && stopping_) break;
+      size_t n = std::min(queue_.size(), options_.batch_max);
+      taken.clear();
+      for (size_t i = 0; i < n; ++i) {
+        taken.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      overflow = overflow_count_;
+    }
+
+    if (!taken.empty()) {
+      batch.clear();
+      for (Queued& q : taken) batch.push_back(q.record);
+      Status s = StoreBatch(batch);
+      if (!s.ok()) {
+        // Put them back in order and retry later; they are safe in the log meanwhile.
+        std::unique_lock<std::mutex> lock(mu_);
+        for (auto it = taken.rbegin(); it != taken.rend(); ++it) queue_.push_front(std::move(*it));
+        if (stopping_ && give_up_) break;
+        done_cv_.notify_all();
+        work_cv_.wait_for(lock, backoff, [&] { return stopping_ && give_up_; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+      backoff = std::chrono::milliseconds(10);
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const Queued& q : taken) ++segment_stored_[q.segment];
+      stored_seq_ += taken.size();
+    }
+
+    if (overflow > 0) {
+      // Records that did not fit the queue: close the segment they are in and replay every
+      // closed segment (idempotent), then forget them.
+      Status s = CatchUpFromLog();
+      if (!s.ok()) {
+        std::unique_lock<std::mutex> lock(mu_);
+        ++stats_.store_errors;
+        stats_.last_error = s;
+        if (stopping_ && give_up_) break;
+        done_cv_.notify_all();
+        work_cv_.wait_for(lock, backoff, [&] { return stopping_ && give_up_; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      overflow_count_ -= overflow;
+      stored_seq_ += static_cast<uint64_t>(overflow);
+    }
+
+    MaybeCheckpoint();
+    std::lock_guard<std::mutex> lock(mu_);
+    done_cv_.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  thread_exited_ = true;
+  done_cv_.notify_all();
+}
+
+Status LedgerWriter::CatchUpFromLog() {
+  BURSAR_ASSIGN_OR_RETURN(SpendLog::Closed closed, log_->Rotate());
+  std::vector<uint64_t> segments;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    segment_total_[closed.segment] = closed.records;
+    for (const auto& [seg, total] : segment_total_) segments.push_back(seg);
+  }
+  BURSAR_RETURN_IF_ERROR(ReplaySegments(segments));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (uint64_t seg : segments) {
+    segment_total_.erase(seg);
+    segment_stored_.erase(seg);
+  }
+  // Queued records of these segments are stored again later as no-ops; their counts must not
+  // keep the deleted segments alive (MaybeCheckpoint drops them).
+  replayed_below_ = std::max(replayed_below_, closed.segment);
+  return OkStatus();
+}
+
+void LedgerWriter::MaybeCheckpoint() {
+  if (log_->current_segment_bytes() >= options_.segment_max_bytes) {
+    StatusOr<SpendLog::Closed> closed = log_->Rotate();
+    if (closed.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      segment_total_[closed->segment] = closed->records;
+    }
+  }
+  std::vector<uint64_t> done;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = segment_stored_.begin(); it != segment_stored_.end();) {
+      if (it->first <= replayed_below_) {
+        it = segment_stored_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [seg, total] : segment_total_) {
+      auto it = segment_stored_.find(seg);
+      int64_t stored = it == segment_stored_.end() ? 0 : it->second;
+      if (stored >= total) done.push_back(seg);
+    }
+  }
+  for (uint64_t seg : done) {
+    if (!log_->DeleteSegment(seg).ok()) continue;  // retried at the next checkpoint
+    std::lock_guard<std::mutex> lock(mu_);
+    segment_total_.erase(seg);
+    segment_stored_.erase(seg);
+  }
+}
+
+Status LedgerWriter::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return close_status_;
+    closed_ = true;
+  }
+  Status flushed = Flush();  // drain while the store works; retry transient errors a little
+  for (int i = 0; i < 5 && !flushed.ok(); ++i) flushed = Flush();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    give_up_ = true;  // a store still failing now: leave the rest in the log for the next start
+    work_cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  if (flushed.ok()) {
+    // Everything appended is in the store: the closed segments can go, and the current one too.
+    StatusOr<SpendLog::Closed> closed = log_->Rotate();
+    if (closed.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      segment_total_[closed->segment] = closed->records;
+      for (const auto& [seg, total] : segment_total_) (void)log_->DeleteSegment(seg);
+      segment_total_.clear();
+    }
+  }
+  log_->Close();
+  std::lock_guard<std::mutex> lock(mu_);
+  close_status_ = flushed;
+  return flushed;
+}
+
+}  // namespace bursar::ledger
