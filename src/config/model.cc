@@ -27,36 +27,51 @@ const Budget* DesiredState::FindBudget(std::string_view name) const {
 
 std::string_view ToString(Modality m) {
   switch (m) {
-    case Modality::kText: return "text";
-    case Modality::kImage: return "image";
-    case Modality::kAudio: return "audio";
-    case Modality::kEmbedding: return "embedding";
+    case Modality::kText:
+      return "text";
+    case Modality::kImage:
+      return "image";
+    case Modality::kAudio:
+      return "audio";
+    case Modality::kEmbedding:
+      return "embedding";
   }
   return "?";
 }
 std::string_view ToString(ImageTokenScheme s) {
   switch (s) {
-    case ImageTokenScheme::kNone: return "none";
-    case ImageTokenScheme::kOpenAITiles: return "openai";
-    case ImageTokenScheme::kAnthropic: return "anthropic";
-    case ImageTokenScheme::kGemini: return "gemini";
-    case ImageTokenScheme::kFlat: return "flat";
+    case ImageTokenScheme::kNone:
+      return "none";
+    case ImageTokenScheme::kOpenAITiles:
+      return "openai";
+    case ImageTokenScheme::kAnthropic:
+      return "anthropic";
+    case ImageTokenScheme::kGemini:
+      return "gemini";
+    case ImageTokenScheme::kFlat:
+      return "flat";
   }
   return "?";
 }
 std::string_view ToString(BudgetPeriod p) {
   switch (p) {
-    case BudgetPeriod::kDay: return "day";
-    case BudgetPeriod::kWeek: return "week";
-    case BudgetPeriod::kMonth: return "month";
+    case BudgetPeriod::kDay:
+      return "day";
+    case BudgetPeriod::kWeek:
+      return "week";
+    case BudgetPeriod::kMonth:
+      return "month";
   }
   return "?";
 }
 std::string_view ToString(BudgetAction a) {
   switch (a) {
-    case BudgetAction::kAlert: return "alert";
-    case BudgetAction::kDowngrade: return "downgrade";
-    case BudgetAction::kBlock: return "block";
+    case BudgetAction::kAlert:
+      return "alert";
+    case BudgetAction::kDowngrade:
+      return "downgrade";
+    case BudgetAction::kBlock:
+      return "block";
   }
   return "?";
 }

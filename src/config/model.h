@@ -49,15 +49,15 @@ enum class ImageTokenScheme {
 
 // Unit prices, pico-units of `currency` per unit. Names follow LiteLLM's model price map.
 struct ModelPricing {
-  Picos input_cost_per_token = 0;              // input_cost_per_token
-  Picos cache_read_input_token_cost = 0;       // cache_read_input_token_cost
-  Picos output_cost_per_token = 0;             // output_cost_per_token
-  Picos output_cost_per_reasoning_token = 0;   // output_cost_per_reasoning_token (0: as output)
-  Picos input_cost_per_image = 0;              // input_cost_per_image (kFlat)
-  Picos input_cost_per_image_token = 0;        // input_cost_per_image_token (0: as input)
-  Picos input_cost_per_audio_token = 0;        // input_cost_per_audio_token
-  Picos output_cost_per_audio_token = 0;       // output_cost_per_audio_token
-  Picos input_cost_per_audio_per_second = 0;   // input_cost_per_audio_per_second
+  Picos input_cost_per_token = 0;             // input_cost_per_token
+  Picos cache_read_input_token_cost = 0;      // cache_read_input_token_cost
+  Picos output_cost_per_token = 0;            // output_cost_per_token
+  Picos output_cost_per_reasoning_token = 0;  // output_cost_per_reasoning_token (0: as output)
+  Picos input_cost_per_image = 0;             // input_cost_per_image (kFlat)
+  Picos input_cost_per_image_token = 0;       // input_cost_per_image_token (0: as input)
+  Picos input_cost_per_audio_token = 0;       // input_cost_per_audio_token
+  Picos output_cost_per_audio_token = 0;      // output_cost_per_audio_token
+  Picos input_cost_per_audio_per_second = 0;  // input_cost_per_audio_per_second
 };
 
 struct Model {
@@ -68,8 +68,8 @@ struct Model {
   std::chrono::milliseconds timeout{30000};  // spec.timeout ("30s", "500ms")
   std::vector<Modality> modalities;          // spec.modalities: [text, image, audio, embedding]
   ImageTokenScheme image_tokens = ImageTokenScheme::kNone;  // spec.imageTokens
-  std::string currency = "USD";                              // spec.currency
-  ModelPricing pricing;                                      // spec.pricing
+  std::string currency = "USD";                             // spec.currency
+  ModelPricing pricing;                                     // spec.pricing
 };
 
 struct RouteTarget {
@@ -78,17 +78,17 @@ struct RouteTarget {
 };
 
 struct RetryPolicy {
-  int attempts = 1;                           // retry.attempts: total tries per target, >= 1
-  std::chrono::milliseconds backoff{100};     // retry.backoff: first delay, doubled each try
-  bool on_connect_error = true;               // retry.on: [connect, timeout, 5xx]
+  int attempts = 1;                        // retry.attempts: total tries per target, >= 1
+  std::chrono::milliseconds backoff{100};  // retry.backoff: first delay, doubled each try
+  bool on_connect_error = true;            // retry.on: [connect, timeout, 5xx]
   bool on_timeout = true;
   bool on_5xx = true;
 };
 
 struct CachePolicy {
-  bool enabled = false;                    // cache.enabled
-  std::chrono::seconds ttl{300};           // cache.ttl
-  int64_t max_entries = 10000;             // cache.maxEntries
+  bool enabled = false;           // cache.enabled
+  std::chrono::seconds ttl{300};  // cache.ttl
+  int64_t max_entries = 10000;    // cache.maxEntries
 };
 
 struct ImagePolicy {
@@ -96,17 +96,17 @@ struct ImagePolicy {
 };
 
 struct CircuitBreakerPolicy {
-  int failures = 5;                        // circuitBreaker.failures: consecutive, to open
+  int failures = 5;                           // circuitBreaker.failures: consecutive, to open
   std::chrono::milliseconds cooldown{30000};  // circuitBreaker.cooldown
 };
 
 struct Route {
-  Metadata meta;                       // meta.name is what clients send as "model"
-  std::vector<RouteTarget> targets;    // spec.targets (canary split)
-  std::vector<std::string> fallbacks;  // spec.fallbacks: Model names tried in order
-  RetryPolicy retry;                   // spec.retry
-  CachePolicy cache;                   // spec.cache
-  ImagePolicy images;                  // spec.images
+  Metadata meta;                         // meta.name is what clients send as "model"
+  std::vector<RouteTarget> targets;      // spec.targets (canary split)
+  std::vector<std::string> fallbacks;    // spec.fallbacks: Model names tried in order
+  RetryPolicy retry;                     // spec.retry
+  CachePolicy cache;                     // spec.cache
+  ImagePolicy images;                    // spec.images
   CircuitBreakerPolicy circuit_breaker;  // spec.circuitBreaker
 };
 
@@ -127,9 +127,9 @@ enum class BudgetPeriod { kDay, kWeek, kMonth };
 enum class BudgetAction { kAlert, kDowngrade, kBlock };
 
 struct BudgetThreshold {
-  int percent = 100;             // thresholds[].at: percent of limit, 1..1000
+  int percent = 100;                           // thresholds[].at: percent of limit, 1..1000
   BudgetAction action = BudgetAction::kAlert;  // thresholds[].action
-  std::string downgrade_to;      // thresholds[].downgradeTo: a Route name (downgrade only)
+  std::string downgrade_to;  // thresholds[].downgradeTo: a Route name (downgrade only)
 };
 
 // A request is in scope when every non-empty selector matches it.
@@ -142,12 +142,12 @@ struct BudgetScope {
 
 struct Budget {
   Metadata meta;
-  BudgetScope scope;                        // spec.scope
+  BudgetScope scope;                           // spec.scope
   BudgetPeriod period = BudgetPeriod::kMonth;  // spec.period: day | week | month
-  std::string time_zone = "UTC";            // spec.timeZone (IANA name)
-  Micros limit = 0;                         // spec.limit: decimal string in currency, > 0
-  std::string currency = "USD";             // spec.currency
-  std::vector<BudgetThreshold> thresholds;  // spec.thresholds, sorted by percent
+  std::string time_zone = "UTC";               // spec.timeZone (IANA name)
+  Micros limit = 0;                            // spec.limit: decimal string in currency, > 0
+  std::string currency = "USD";                // spec.currency
+  std::vector<BudgetThreshold> thresholds;     // spec.thresholds, sorted by percent
 };
 
 struct AlertSink {
@@ -158,38 +158,38 @@ struct AlertSink {
 
 struct AlertPolicy {
   Metadata meta;
-  std::vector<std::string> watch;        // spec.watch: spend | anomaly | budget | sync
-  std::string sensitivity = "medium";    // spec.sensitivity: low | medium | high
-  std::vector<std::string> group_by;     // spec.groupBy: tag names or route/model/key
-  std::chrono::seconds window{3600};     // spec.window
-  std::chrono::seconds cooldown{3600};   // spec.cooldown: no repeat of a group's alert within
-  std::vector<AlertSink> sinks;          // spec.sinks
+  std::vector<std::string> watch;       // spec.watch: spend | anomaly | budget | sync
+  std::string sensitivity = "medium";   // spec.sensitivity: low | medium | high
+  std::vector<std::string> group_by;    // spec.groupBy: tag names or route/model/key
+  std::chrono::seconds window{3600};    // spec.window
+  std::chrono::seconds cooldown{3600};  // spec.cooldown: no repeat of a group's alert within
+  std::vector<AlertSink> sinks;         // spec.sinks
 };
 
 struct RemediationAction {
-  std::string type;  // actions[].type: shiftRouteWeight | scaleDown | rollback
-  std::string route;                  // shiftRouteWeight: Route name
-  std::string to_model;               // shiftRouteWeight: Model to receive all weight
-  std::string workload;               // scaleDown: "Kind/name" of a workload document
-  std::string off_hours;              // scaleDown: "HH:MM-HH:MM"
-  int replicas = 0;                   // scaleDown: replicas during off-hours
+  std::string type;       // actions[].type: shiftRouteWeight | scaleDown | rollback
+  std::string route;      // shiftRouteWeight: Route name
+  std::string to_model;   // shiftRouteWeight: Model to receive all weight
+  std::string workload;   // scaleDown: "Kind/name" of a workload document
+  std::string off_hours;  // scaleDown: "HH:MM-HH:MM"
+  int replicas = 0;       // scaleDown: replicas during off-hours
 };
 
 struct Remediation {
   Metadata meta;
-  std::vector<std::string> findings;        // spec.findings: finding kinds it may act on
-  std::string mode = "commit";              // spec.mode: commit | propose
-  std::vector<RemediationAction> actions;   // spec.actions
+  std::vector<std::string> findings;       // spec.findings: finding kinds it may act on
+  std::string mode = "commit";             // spec.mode: commit | propose
+  std::vector<RemediationAction> actions;  // spec.actions
 };
 
 struct PriceCatalog {
   Metadata meta;
-  std::string currency = "USD";              // spec.currency
-  int hours_per_month = 730;                 // spec.hoursPerMonth
-  Picos per_vcpu_hour = 0;                   // spec.cpu.perVcpuHour
-  Picos per_gib_hour = 0;                    // spec.memory.perGiBHour
+  std::string currency = "USD";               // spec.currency
+  int hours_per_month = 730;                  // spec.hoursPerMonth
+  Picos per_vcpu_hour = 0;                    // spec.cpu.perVcpuHour
+  Picos per_gib_hour = 0;                     // spec.memory.perGiBHour
   std::map<std::string, Picos> gpu_per_hour;  // spec.gpus.<type>.perHour
-  std::string default_gpu_type;              // spec.defaultGpuType
+  std::string default_gpu_type;               // spec.defaultGpuType
 };
 
 // A container's resources; CPU in millicores, memory in bytes, GPUs as a count.
@@ -204,7 +204,7 @@ struct Workload {
   std::string kind;  // Deployment | StatefulSet | DaemonSet | Job | CronJob
   Metadata meta;
   std::string api_version;
-  int replicas = 1;  // spec.replicas (DaemonSet: 1; Job: parallelism)
+  int replicas = 1;      // spec.replicas (DaemonSet: 1; Job: parallelism)
   std::string gpu_type;  // nodeSelector nvidia.com/gpu.product or annotation bursar.dev/gpu-type
   Resources requests;    // sum over containers of resources.requests
   Resources limits;      // sum over containers of resources.limits
