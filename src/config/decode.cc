@@ -175,8 +175,10 @@ bool Decoder::ReadDecimal(const YamlNode* n, const Path& p, int digits, bool all
                           int64_t* out) {
   if (n == nullptr) return false;
   std::string what = digits == kPicoDigits ? "price" : "amount";
-  std::string expect = "a decimal " + what + " such as 0.00000015 or \"1.5e-07\" (at most " +
-                       std::to_string(digits) + " fraction digits)";
+  std::string expect = "a decimal " + what +
+                       (digits == kPicoDigits ? " such as 0.00000015 or \"1.5e-07\""
+                                              : " such as 5000 or \"1250.50\"") +
+                       " (at most " + std::to_string(digits) + " fraction digits)";
   if (!n->IsScalar()) {
     WrongType(*n, p, expect);
     return false;
