@@ -1,0 +1,54 @@
+#include "ledger/spend_record.h"
+
+#include <gtest/gtest.h>
+
+#include "ledger/ledger_test_util.h"
+
+namespace bursar::ledger {
+namespace {
+
+TEST(SpendRecordTest, RoundTripsEveryField) {
+  SpendRecord r = testing::MakeRecord("req-1", 1'700'000'000'123'456, 4'567);
+  r.usage = Usage{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  r.saved_micros = 99;
+  r.currency = "EUR";
+  r.status = 429;
+  r.cache_hit = true;
+  r.downgraded_from = "chat-premium";
+  r.tags["quote\"d"] = "line\nbreak";
+  std::string line = EncodeSpendRecord(r);
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  StatusOr<SpendRecord> back = DecodeSpendRecord(line);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+}
+
+TEST(SpendRecordTest, ExtremeIntegersSurvive) {
+  SpendRecord r = testing::MakeRecord("req-2", -5, INT64_MAX);
+  r.saved_micros = INT64_MIN;
+  StatusOr<SpendRecord> back = DecodeSpendRecord(EncodeSpendRecord(r));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->cost_micros, INT64_MAX);
+  EXPECT_EQ(back->saved_micros, INT64_MIN);
+  EXPECT_EQ(back->time_us, -5);
+}
+
+TEST(SpendRecordTest, RejectsMalformed) {
+  EXPECT_EQ(DecodeSpendRecord("{").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeSpendRecord("[]").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeSpendRecord(R"({"time_us":1})").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeSpendRecord(R"({"request_id":"a","cost_micros":1.5})").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeSpendRecord(R"({"request_id":"a","tags":{"t":1}})").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(DecodeSpendRecord(R"({"request_id":"a","future_field":[1]})").ok());
+}
+
+TEST(SpendRecordTest, CanonicalTagsAreOrderIndependent) {
+  std::map<std::string, std::string> a = {{"team", "x"}, {"app", "y"}};
+  EXPECT_EQ(CanonicalTagsJson(a), R"({"app":"y","team":"x"})");
+  EXPECT_EQ(CanonicalTagsJson({}), "{}");
+}
+
+}  // namespace
+}  // namespace bursar::ledger

@@ -1,0 +1,221 @@
+#include "ledger/store.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "ledger/ledger_test_util.h"
+
+namespace bursar::ledger {
+namespace {
+
+constexpr int64_t kHour = 3'600'000'000;
+constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    tdb_ = std::make_unique<testing::TestDatabase>(GetParam());
+    BURSAR_REQUIRE_DB(*tdb_);
+    auto store = Store::Open(tdb_->url());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+  }
+  std::unique_ptr<testing::TestDatabase> tdb_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
+  std::vector<SpendRecord> batch;
+  for (int i = 0; i < 10; ++i)
+    batch.push_back(testing::MakeRecord("r" + std::to_string(i), kT0 + i, 100));
+  auto n = store_->InsertBatch(batch);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 10);
+  // A replay of the same records plus two new ones: only the new ones count, also in the rollup.
+  batch.push_back(testing::MakeRecord("r10", kT0 + 10, 100));
+  batch.push_back(testing::MakeRecord("r11", kT0 + 11, 100));
+  n = store_->InsertBatch(batch);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(*store_->CountRecords(), 12);
+  auto total = store_->Aggregate({}, {});
+  ASSERT_TRUE(total.ok()) << total.status().ToString();
+  ASSERT_EQ(total->size(), 1u);
+  EXPECT_EQ((*total)[0].totals.requests, 12);
+  EXPECT_EQ((*total)[0].totals.cost_micros, 1200);
+  EXPECT_EQ((*total)[0].totals.prompt_tokens, 1200);
+  // Reopening the store (migrations again) keeps everything.
+  store_.reset();
+  auto again = Store::Open(tdb_->url());
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*(*again)->CountRecords(), 12);
+}
+
+TEST_P(StoreTest, GetRecordRoundTrips) {
+  SpendRecord r = testing::MakeRecord("req-x", kT0 + 5, 777);
+  r.usage = Usage{10, 2, 30, 4, 5, 1, 7, 8, 9000};
+  r.cache_hit = true;
+  r.saved_micros = 12;
+  r.downgraded_from = "premium";
+  r.status = 502;
+  r.currency = "EUR";
+  ASSERT_TRUE(store_->InsertBatch(std::vector<SpendRecord>{r}).ok());
+  auto back = store_->GetRecord("req-x");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  EXPECT_EQ(store_->GetRecord("nope").status().code(), StatusCode::kNotFound);
+}
+
+// Random records over three days; every aggregate, for ranges that do and do not fall on hour
+// boundaries, equals a brute-force sum over the records.
+TEST_P(StoreTest, AggregatesAreExactForAnyRange) {
+  std::mt19937_64 rng(42);
+  const std::vector<std::string> keys = {"k1", "k2", "k3"};
+  const std::vector<std::string> teams = {"search", "ads", ""};
+  const std::vector<std::string> routes = {"chat", "vision"};
+  const std::vector<std::string> commits = {"c1", "c2"};
+  std::vector<SpendRecord> all;
+  for (int i = 0; i < 3000; ++i) {
+    SpendRecord r = testing::MakeRecord("id-" + std::to_string(i),
+                                        kT0 + static_cast<int64_t>(rng() % (72 * kHour)),
+                                        static_cast<Micros>(rng() % 1'000'000));
+    r.key_name = keys[rng() % keys.size()];
+    r.tags.clear();
+    const std::string& team = teams[rng() % teams.size()];
+    if (!team.empty()) r.tags["team"] = team;
+    if (rng() % 2) r.tags["env"] = rng() % 2 ? "prod" : "dev";
+    r.route = routes[rng() % routes.size()];
+    r.model = r.route == "chat" ? (rng() % 2 ? "mini" : "large") : "vision-model";
+    r.commit = commits[rng() % commits.size()];
+    r.usage.prompt_tokens = static_cast<int64_t>(rng() % 5000);
+    r.usage.images = static_cast<int64_t>(rng() % 3);
+    r.cache_hit = rng() % 10 == 0;
+    r.currency = rng() % 20 == 0 ? "EUR" : "USD";
+    all.push_back(r);
+  }
+  for (size_t i = 0; i < all.size(); i += 500) {
+    std::vector<SpendRecord> chunk(all.begin() + i, all.begin() + std::min(all.size(), i + 500));
+    ASSERT_TRUE(store_->InsertBatch(chunk).ok());
+  }
+
+  auto dim_value = [](const SpendRecord& r, const Dimension& d) -> std::string {
+    switch (d.kind) {
+      case Dimension::Kind::kKey:
+        return r.key_name;
+      case Dimension::Kind::kRoute:
+        return r.route;
+      case Dimension::Kind::kModel:
+        return r.model;
+      case Dimension::Kind::kCommit:
+        return r.commit;
+      case Dimension::Kind::kTag: {
+        auto it = r.tags.find(d.tag);
+        return it == r.tags.end() ? "" : it->second;
+      }
+    }
+    return "";
+  };
+  struct Range {
+    std::optional<int64_t> since, until;
+  };
+  std::vector<Range> ranges = {
+      {std::nullopt, std::nullopt},
+      {kT0 + 5 * kHour, kT0 + 30 * kHour},                      // whole hours
+      {kT0 + 5 * kHour + 1234567, kT0 + 30 * kHour + 999},      // partial edges
+      {kT0 + 7 * kHour + 10, kT0 + 7 * kHour + 2'000'000'000},  // inside one hour
+      {kT0 + 7 * kHour + 10, std::nullopt},
+      {std::nullopt, kT0 + 50 * kHour + 17},
+      {kT0 + 10 * kHour, kT0 + 10 * kHour},  // empty
+  };
+  std::vector<std::vector<std::string>> groupings = {
+      {}, {"key"}, {"team"}, {"route"}, {"model"}, {"commit"}, {"env"}, {"team", "route"}};
+  for (const Range& range : ranges) {
+    for (const auto& names : groupings) {
+      std::vector<Dimension> by;
+      for (const auto& n : names) by.push_back(*Dimension::Parse(n));
+      SpendFilter f;
+      f.since_us = range.since;
+      f.until_us = range.until;
+      auto got = store_->Aggregate(by, f);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals> want;
+      for (const SpendRecord& r : all) {
+        if (range.since && r.time_us < *range.since) continue;
+        if (range.until && r.time_us >= *range.until) continue;
+        std::vector<std::string> k;
+        for (const Dimension& d : by) k.push_back(dim_value(r, d));
+        SpendTotals& t = want[{k, r.currency}];
+        SpendTotals one;
+        one.requests = 1;
+        one.cache_hits = r.cache_hit;
+        one.prompt_tokens = r.usage.prompt_tokens;
+        one.completion_tokens = r.usage.completion_tokens;
+        one.images = r.usage.images;
+        one.cost_micros = r.cost_micros;
+        t.Add(one);
+      }
+      ASSERT_EQ(got->size(), want.size());
+      for (size_t i = 0; i < got->size(); ++i) {
+        const SpendGroup& g = (*got)[i];
+        auto it = want.find({g.keys, g.currency});
+        ASSERT_NE(it, want.end());
+        EXPECT_EQ(g.totals, it->second);
+        if (i > 0) {
+          EXPECT_GE((*got)[i - 1].totals.cost_micros, g.totals.cost_micros);
+        }
+      }
+    }
+  }
+
+  // Budget restore: tag scope + currency + since, at a non-hour boundary.
+  SpendFilter scope;
+  scope.tags = {{"team", "search"}, {"env", "prod"}};
+  scope.currency = "USD";
+  scope.since_us = kT0 + 20 * kHour + 77;
+  scope.routes = {"chat"};
+  Micros want_cost = 0;
+  for (const SpendRecord& r : all) {
+    auto team = r.tags.find("team");
+    auto env = r.tags.find("env");
+    if (team != r.tags.end() && team->second == "search" && env != r.tags.end() &&
+        env->second == "prod" && r.currency == "USD" && r.time_us >= *scope.since_us &&
+        r.route == "chat") {
+      want_cost += r.cost_micros;
+    }
+  }
+  auto cost = store_->SumCost(scope);
+  ASSERT_TRUE(cost.ok()) << cost.status().ToString();
+  EXPECT_EQ(*cost, want_cost);
+  EXPECT_GT(want_cost, 0);
+
+  // Observed usage by route and model over one day.
+  auto observed = store_->ObservedUsageByRouteModel(kT0 + 24 * kHour, kT0 + 48 * kHour);
+  ASSERT_TRUE(observed.ok());
+  int64_t requests = 0, want_requests = 0;
+  for (const auto& o : *observed) requests += o.totals.requests;
+  for (const SpendRecord& r : all) {
+    want_requests += r.time_us >= kT0 + 24 * kHour && r.time_us < kT0 + 48 * kHour;
+  }
+  EXPECT_EQ(requests, want_requests);
+  ASSERT_FALSE(observed->empty());
+  EXPECT_EQ((*observed)[0].route, "chat");
+}
+
+TEST(DimensionTest, Parses) {
+  EXPECT_EQ(Dimension::Parse("key")->kind, Dimension::Kind::kKey);
+  EXPECT_EQ(Dimension::Parse("commit")->kind, Dimension::Kind::kCommit);
+  auto team = Dimension::Parse("team");
+  EXPECT_EQ(team->kind, Dimension::Kind::kTag);
+  EXPECT_EQ(team->tag, "team");
+  EXPECT_EQ(Dimension::Parse("tag:key")->tag, "key");
+  EXPECT_FALSE(Dimension::Parse("").ok());
+  EXPECT_EQ(HourFloor(-1), -kHour);
+  EXPECT_EQ(HourFloor(kHour + 5), kHour);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgres"),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace bursar::ledger
