@@ -12,6 +12,7 @@ namespace {
 constexpr Command kCommands[] = {
     {"validate", "Validate a desired-state repository at a revision", SetupValidate},
     {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
+    {"history", "Sync history: commits applied or refused by the server", SetupHistory},
     {"version", "Print bursar's version", SetupVersion},
 };
 

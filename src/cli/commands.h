@@ -8,5 +8,6 @@ namespace bursar::cli {
 Runner SetupVersion(CLI::App& sub);
 Runner SetupValidate(CLI::App& sub);
 Runner SetupDiff(CLI::App& sub);
+Runner SetupHistory(CLI::App& sub);
 
 }  // namespace bursar::cli
