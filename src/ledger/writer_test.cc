@@ -1,0 +1,222 @@
+#include "ledger/writer.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "ledger/ledger_test_util.h"
+
+namespace bursar::ledger {
+namespace {
+
+constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+
+class WriterTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    tdb_ = std::make_unique<testing::TestDatabase>(GetParam());
+    BURSAR_REQUIRE_DB(*tdb_);
+    log_dir_ = tdb_->dir() + "/log";
+  }
+  LedgerWriter::Options Opts() const {
+    LedgerWriter::Options o;
+    o.log_dir = log_dir_;
+    o.store_url = tdb_->url();
+    return o;
+  }
+  std::unique_ptr<Store> OpenStore() {
+    auto s = Store::Open(tdb_->url());
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  // requests counted by the hourly rollup: equals COUNT(*) only if nothing was counted twice.
+  int64_t RollupRequests(Store& store) {
+    auto t = store.Aggregate({}, {});
+    EXPECT_TRUE(t.ok());
+    int64_t n = 0;
+    for (const auto& g : *t) n += g.totals.requests;
+    return n;
+  }
+  size_t SegmentFiles() const {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(log_dir_)) {
+      n += e.path().filename().string().starts_with("spend-");
+    }
+    return n;
+  }
+
+  std::unique_ptr<testing::TestDatabase> tdb_;
+  std::string log_dir_;
+};
+
+TEST_P(WriterTest, ConcurrentAppendsAllReachTheStore) {
+  auto opts = Opts();
+  opts.segment_max_bytes = 4096;  // rotate and checkpoint often
+  auto w = LedgerWriter::Open(opts);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  constexpr int kThreads = 8, kPer = 250;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        auto r = testing::MakeRecord("t" + std::to_string(t) + "-" + std::to_string(i),
+                                     kT0 + i * 1'000'000, 10);
+        if (!(*w)->Append(r).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_TRUE((*w)->Flush().ok());
+  auto store = OpenStore();
+  EXPECT_EQ(*store->CountRecords(), kThreads * kPer);
+  EXPECT_EQ(RollupRequests(*store), kThreads * kPer);
+  auto stats = (*w)->stats();
+  EXPECT_EQ(stats.appended, kThreads * kPer);
+  EXPECT_EQ(stats.stored, kThreads * kPer);
+  EXPECT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(SegmentFiles(), 0u) << "a clean close leaves no log to replay";
+  EXPECT_EQ((*w)->Append(testing::MakeRecord("late", kT0, 1)).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_P(WriterTest, FullQueueFallsBackToTheLog) {
+  auto opts = Opts();
+  opts.queue_capacity = 2;
+  opts.batch_max = 3;
+  auto w = LedgerWriter::Open(opts);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE((*w)->Append(testing::MakeRecord(
+                                     "o" + std::to_string(t) + "-" + std::to_string(i), kT0 + i, 3))
+                        .ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE((*w)->Flush().ok());
+  auto store = OpenStore();
+  EXPECT_EQ(*store->CountRecords(), 800);
+  EXPECT_EQ(RollupRequests(*store), 800);
+  EXPECT_EQ((*store->Aggregate({}, {}))[0].totals.cost_micros, 2400);
+  EXPECT_GT((*w)->stats().overflowed, 0) << "the test did not fill the queue";
+  EXPECT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(SegmentFiles(), 0u);
+}
+
+// What a crashed process leaves: a log segment with records, some already stored, a torn line.
+TEST_P(WriterTest, OpenReplaysTheLogWithoutDuplicates) {
+  {
+    auto store = OpenStore();
+    std::vector<SpendRecord> stored = {testing::MakeRecord("a", kT0, 5),
+                                       testing::MakeRecord("b", kT0 + 1, 7)};
+    ASSERT_TRUE(store->InsertBatch(stored).ok());
+  }
+  std::filesystem::create_directories(log_dir_);
+  {
+    std::ofstream out(log_dir_ + "/spend-00000000000000000003.log", std::ios::binary);
+    for (const char* id : {"a", "b", "c", "d"}) {
+      out << SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord(id, kT0 + 2, 11)));
+    }
+    std::string torn = SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord("e", kT0, 1)));
+    out << torn.substr(0, torn.size() / 2);
+  }
+  {
+    auto w = LedgerWriter::Open(Opts());
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    auto stats = (*w)->stats();
+    EXPECT_EQ(stats.replayed, 4);
+    EXPECT_EQ(stats.stored, 2);
+    EXPECT_EQ(stats.skipped_lines, 1);
+    EXPECT_FALSE(std::filesystem::exists(log_dir_ + "/spend-00000000000000000003.log"));
+    ASSERT_TRUE((*w)->Append(testing::MakeRecord("f", kT0, 13)).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(*store->CountRecords(), 5);  // a b c d f
+  EXPECT_EQ(RollupRequests(*store), 5);
+  EXPECT_EQ(store->GetRecord("a")->cost_micros, 5);  // the stored one wins
+  EXPECT_EQ(store->GetRecord("d")->cost_micros, 11);
+  EXPECT_EQ(store->GetRecord("e").status().code(), StatusCode::kNotFound);
+}
+
+// kill -9 mid-stream: every record whose Append returned (the child reports it on a pipe) is
+// in the store exactly once after the next Open.
+TEST_P(WriterTest, SurvivesKill9) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const LedgerWriter::Options opts = Opts();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    auto w = LedgerWriter::Open(opts);
+    if (!w.ok()) _exit(3);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0;; ++i) {
+          std::string id = "k" + std::to_string(t) + "-" + std::to_string(i);
+          if (!(*w)->Append(testing::MakeRecord(id, kT0 + i, 1)).ok()) _exit(4);
+          std::string line = id + "\n";
+          if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+            _exit(5);
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    _exit(0);
+  }
+  close(fds[1]);
+  std::set<std::string> acked;
+  std::string buf;
+  char chunk[4096];
+  bool killed = false;
+  for (;;) {
+    ssize_t n = read(fds[0], chunk, sizeof chunk);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      acked.insert(buf.substr(0, nl));
+      buf.erase(0, nl + 1);
+    }
+    if (!killed && acked.size() >= 2000) {
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  ASSERT_GE(acked.size(), 2000u);
+
+  auto w = LedgerWriter::Open(Opts());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Close().ok());
+  auto store = OpenStore();
+  for (const std::string& id : acked) {
+    ASSERT_TRUE(store->GetRecord(id).ok()) << "acknowledged record lost: " << id;
+  }
+  int64_t count = *store->CountRecords();
+  EXPECT_GE(count, static_cast<int64_t>(acked.size()));
+  EXPECT_EQ(RollupRequests(*store), count);
+  EXPECT_EQ((*store->Aggregate({}, {}))[0].totals.cost_micros, count);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, WriterTest, ::testing::Values("sqlite", "postgres"),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace bursar::ledger
