@@ -1,1 +1,0 @@
-// Area finops: see docs/ARCHITECTURE.md.

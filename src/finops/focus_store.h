@@ -1,0 +1,68 @@
+// FOCUS bills in the ledger database: the "focus" component's tables and migrations, the
+// import (one transaction, idempotent), and the row queries reports and exports use.
+//
+// Tables (component "focus" in schema_migrations; works on SQLite and PostgreSQL):
+//   focus_imports     one row per imported file: sha256 of its (decompressed) bytes UNIQUE, name,
+//                     FOCUS version, row and skipped counts, billed total
+//   focus_rows        one row per FOCUS row: import_id, source line, every known column
+//                     (focus.h; costs as <col> BIGINT micros floor + <col>_pico BIGINT remainder,
+//                     timestamps BIGINT unix micros), tagset_id, raw (normalised-away spellings),
+//                     extra (unknown columns) as JSON text
+//   focus_tagsets     id <-> canonical tags JSON; focus_tagset_tags (tagset_id, tag_key, tag_value)
+//
+// Import contract: every row is parsed and written inside ONE transaction. By default the first
+// bad row fails the import with "FILE:LINE: column C: ..." and nothing is written; with
+// skip_bad_rows the bad rows are listed and the rest committed. A file whose content hash is
+// already in focus_imports changes nothing (already_imported = true), whatever its name or
+// compression. Threads: uses the caller's Db from the caller's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "finops/csv.h"
+#include "finops/exact.h"
+#include "finops/focus.h"
+#include "ledger/db.h"
+
+namespace bursar::finops {
+
+const std::vector<ledger::Migration>& FocusMigrations();
+// Applies FocusMigrations() (REQUIRES: not in a transaction).
+Status EnsureFocusSchema(ledger::Db& db);
+
+struct ImportOptions {
+  bool skip_bad_rows = false;
+  size_t batch_rows = 128;         // rows per multi-row INSERT
+  size_t max_listed_skips = 1000;  // skipped rows listed in the result (all are counted)
+};
+
+struct SkippedRow {
+  int64_t line = 0;
+  std::string error;  // "FILE:LINE: column C: ..."
+};
+
+struct ImportResult {
+  bool already_imported = false;
+  int64_t import_id = 0;
+  std::string sha256;  // hex
+  FocusVersion version = FocusVersion::k1_0;
+  int64_t rows = 0;     // rows written
+  int64_t skipped = 0;  // rows skipped (skip_bad_rows)
+  std::vector<SkippedRow> skipped_rows;
+  Picos128 billed_cost = 0;  // sum of BilledCost written
+};
+
+// Imports a FOCUS CSV (plain or gzip) into `db`. `name` is used in messages.
+StatusOr<ImportResult> ImportFocus(ledger::Db& db, std::unique_ptr<ByteSource> source,
+                                   const std::string& name, const ImportOptions& options);
+StatusOr<ImportResult> ImportFocusFile(ledger::Db& db, const std::string& path,
+                                       const ImportOptions& options);
+
+// Number of focus_rows (tests, diagnostics).
+StatusOr<int64_t> CountFocusRows(ledger::Db& db);
+
+}  // namespace bursar::finops

@@ -1,0 +1,265 @@
+// FOCUS import against real SQLite and PostgreSQL, checked with an independent tool (python3's
+// csv + decimal modules). Data: FinOps Foundation, FOCUS Sample Data (CC BY 4.0), see
+// testdata/README.md.
+#include "finops/focus_store.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <map>
+#include <sstream>
+
+#include "finops/test_db.h"
+
+namespace bursar::finops {
+namespace {
+
+using testing::Backend;
+using testing::ReadFile;
+using testing::RunPython;
+using testing::SamplePath;
+using testing::WriteFile;
+
+class FocusStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  std::string Temp(const std::string& name) {
+    auto dir =
+        std::filesystem::temp_directory_path() / ("focus_store_test_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    dirs_.push_back(dir.string());
+    return (dir / name).string();
+  }
+  ~FocusStoreTest() override {
+    for (const auto& d : dirs_) std::filesystem::remove_all(d);
+  }
+  std::vector<std::string> dirs_;
+};
+
+// Python's answer: group -> exact sum of BilledCost with 12 fraction digits.
+std::map<std::string, std::string> PythonTotals(const std::string& path, const std::string& how,
+                                                const std::string& what) {
+  std::string script = R"PY(
+import csv, json, sys
+from decimal import Decimal
+how, what, path = sys.argv[1], sys.argv[2], sys.argv[3]
+tot = {}
+for r in csv.DictReader(open(path, newline='', encoding='utf-8-sig')):
+    if how == 'col':
+        k = r[what]
+    elif how == 'tag':
+        t = r['Tags']
+        d = {} if t in ('', 'NULL') else {kk.strip(): str(v) for kk, v in json.loads(t).items()}
+        k = d.get(what, '')
+    else:
+        k = ''
+    tot[k] = tot.get(k, Decimal(0)) + Decimal(r['BilledCost'])
+for k in sorted(tot):
+    print(k + '\t' + format(tot[k].quantize(Decimal('1e-12')), 'f'))
+)PY";
+  // Pass arguments through a tiny wrapper to keep RunPython simple.
+  std::string wrapped =
+      "import sys\nsys.argv = ['x', '" + how + "', '" + what + "', '" + path + "']\n" + script;
+  std::map<std::string, std::string> out;
+  std::istringstream lines(RunPython(wrapped));
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto tab = line.find('\t');
+    out[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  return out;
+}
+
+// bursar's answer straight from SQL over the stored split amounts.
+std::map<std::string, std::string> SqlTotals(ledger::Db& db, const std::string& group_sql,
+                                             const std::string& join = "",
+                                             const std::vector<ledger::Value>& params = {}) {
+  std::map<std::string, std::string> out;
+  auto rows = db.QueryAll("SELECT " + group_sql +
+                              ", SUM(r.billed_cost), SUM(r.billed_cost_pico) FROM focus_rows r " +
+                              join + " GROUP BY " + group_sql,
+                          params);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  if (!rows.ok()) return out;
+  for (const auto& row : *rows) {
+    out[row.Text(0)] = FormatPicos(JoinPicos(row.Int(1), row.Int(2)), 12);
+  }
+  return out;
+}
+
+int64_t Count(ledger::Db& db, const std::string& table) {
+  auto rows = db.QueryAll("SELECT COUNT(*) FROM " + table);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() ? rows->at(0).Int(0) : -1;
+}
+
+// The sample with line `line_no`'s BilledCost (2nd field) replaced by `value`.
+std::string BreakLine(const std::string& content, int line_no, const std::string& value) {
+  std::istringstream in(content);
+  std::string line, out;
+  int n = 0;
+  while (std::getline(in, line)) {
+    if (++n == line_no) {
+      size_t p = line.find(',');
+      size_t q = line.find(',', p + 1);
+      line = line.substr(0, p + 1) + value + line.substr(q);
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
+void Gzip(const std::string& content, const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, content.data(), static_cast<unsigned>(content.size()));
+  gzclose(f);
+}
+
+TEST_P(FocusStoreTest, SampleTotalsEqualPythonDecimalSums) {
+  BURSAR_FINOPS_TEST_DB(db);
+  auto result = ImportFocusFile(db, SamplePath(), {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows, 1000);
+  EXPECT_EQ(result->version, FocusVersion::k1_0);
+  EXPECT_FALSE(result->already_imported);
+  EXPECT_EQ(Count(db, "focus_rows"), 1000);
+
+  auto by_service = PythonTotals(SamplePath(), "col", "ServiceName");
+  ASSERT_GT(by_service.size(), 20u);
+  EXPECT_EQ(SqlTotals(db, "r.service_name"), by_service);
+  auto by_provider = PythonTotals(SamplePath(), "col", "ProviderName");
+  ASSERT_EQ(by_provider.size(), 3u);  // AWS, Microsoft, Oracle
+  EXPECT_EQ(SqlTotals(db, "r.provider_name"), by_provider);
+  auto by_unit = PythonTotals(SamplePath(), "tag", "business_unit");
+  ASSERT_GT(by_unit.size(), 5u);
+  EXPECT_EQ(SqlTotals(db, "COALESCE(t.tag_value, '')",
+                      "LEFT JOIN focus_tagset_tags t ON t.tagset_id = r.tagset_id AND "
+                      "t.tag_key = $1",
+                      {std::string("business_unit")}),
+            by_unit);
+  // " org" and "org" are one tag key after trimming.
+  auto by_org = PythonTotals(SamplePath(), "tag", "org");
+  EXPECT_EQ(SqlTotals(db, "COALESCE(t.tag_value, '')",
+                      "LEFT JOIN focus_tagset_tags t ON t.tagset_id = r.tagset_id AND "
+                      "t.tag_key = $1",
+                      {std::string("org")}),
+            by_org);
+  auto grand = PythonTotals(SamplePath(), "all", "");
+  EXPECT_EQ(FormatPicos(result->billed_cost, 12), grand[""]);
+  // Credits stay negative.
+  auto credits = db.QueryAll(
+      "SELECT billed_cost, billed_cost_pico FROM focus_rows WHERE charge_category = 'Credit'");
+  ASSERT_TRUE(credits.ok());
+  ASSERT_EQ(credits->size(), 1u);
+  EXPECT_EQ(FormatPicos(JoinPicos((*credits)[0].Int(0), (*credits)[0].Int(1)), 2), "-2.6137");
+}
+
+TEST_P(FocusStoreTest, OneBrokenRowRejectsTheFileAndLeavesTheLedgerAsItWas) {
+  BURSAR_FINOPS_TEST_DB(db);
+  std::string sample = ReadFile(SamplePath());
+  std::string first = Temp("first.csv");
+  WriteFile(first, BreakLine(sample, 3, "0.5"));  // a different file, imported fine
+  ASSERT_TRUE(ImportFocusFile(db, first, {}).ok());
+  int64_t rows = Count(db, "focus_rows"), imports = Count(db, "focus_imports"),
+          tagsets = Count(db, "focus_tagsets"), tags = Count(db, "focus_tagset_tags");
+  std::string broken = Temp("focus.csv");
+  WriteFile(broken, BreakLine(sample, 123, "\"12,5\""));
+  auto result = ImportFocusFile(db, broken, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(result.status().message(),
+            "focus.csv:123: column BilledCost: \"12,5\" is not a decimal");
+  EXPECT_EQ(Count(db, "focus_rows"), rows);
+  EXPECT_EQ(Count(db, "focus_imports"), imports);
+  EXPECT_EQ(Count(db, "focus_tagsets"), tagsets);
+  EXPECT_EQ(Count(db, "focus_tagset_tags"), tags);
+}
+
+TEST_P(FocusStoreTest, SkipBadRowsLoadsTheRestAndListsTheSkipped) {
+  BURSAR_FINOPS_TEST_DB(db);
+  std::string path = Temp("skips.csv");
+  WriteFile(path, BreakLine(BreakLine(ReadFile(SamplePath()), 10, "abc"), 700, "1.2.3"));
+  ImportOptions options;
+  options.skip_bad_rows = true;
+  auto result = ImportFocusFile(db, path, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows, 998);
+  EXPECT_EQ(result->skipped, 2);
+  ASSERT_EQ(result->skipped_rows.size(), 2u);
+  EXPECT_EQ(result->skipped_rows[0].line, 10);
+  EXPECT_EQ(result->skipped_rows[0].error,
+            "skips.csv:10: column BilledCost: \"abc\" is not a decimal");
+  EXPECT_EQ(result->skipped_rows[1].line, 700);
+  EXPECT_EQ(Count(db, "focus_rows"), 998);
+  auto lines = db.QueryAll("SELECT COUNT(*) FROM focus_rows WHERE line IN (10, 700)");
+  ASSERT_TRUE(lines.ok());
+  EXPECT_EQ(lines->at(0).Int(0), 0);
+}
+
+TEST_P(FocusStoreTest, ReimportIsIdempotentWhateverTheNameOrCompression) {
+  BURSAR_FINOPS_TEST_DB(db);
+  auto first = ImportFocusFile(db, SamplePath(), {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  int64_t tagsets = Count(db, "focus_tagsets");
+  auto again = ImportFocusFile(db, SamplePath(), {});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->already_imported);
+  EXPECT_EQ(again->import_id, first->import_id);
+  EXPECT_EQ(again->sha256, first->sha256);
+  std::string gz = Temp("renamed.csv.gz");
+  Gzip(ReadFile(SamplePath()), gz);
+  auto zipped = ImportFocusFile(db, gz, {});
+  ASSERT_TRUE(zipped.ok()) << zipped.status().ToString();
+  EXPECT_TRUE(zipped->already_imported);
+  EXPECT_EQ(Count(db, "focus_rows"), 1000);
+  EXPECT_EQ(Count(db, "focus_imports"), 1);
+  EXPECT_EQ(Count(db, "focus_tagsets"), tagsets);
+}
+
+TEST_P(FocusStoreTest, ImportsGzip) {
+  BURSAR_FINOPS_TEST_DB(db);
+  std::string gz = Temp("sample.csv.gz");
+  Gzip(ReadFile(SamplePath()), gz);
+  auto result = ImportFocusFile(db, gz, {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows, 1000);
+  EXPECT_EQ(SqlTotals(db, "r.provider_name"), PythonTotals(SamplePath(), "col", "ProviderName"));
+}
+
+TEST_P(FocusStoreTest, StoresQuirksNormalisedWithRawKept) {
+  BURSAR_FINOPS_TEST_DB(db);
+  std::string path = Temp("quirks.csv");
+  WriteFile(path,
+            "ServiceProviderName,BilledCost,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,"
+            "ServiceName,ChargeCategory,ServiceCategory,Tags,x_CostCenter\r\n"
+            "Amazon Web Services,-0.00000764078,2025-03-01T23:30:00-01:00,2025-03-02T01:30:00Z,"
+            "USD,S3,refund,storage,\"{\"\" team \"\": \"\"ml\"\"}\",cc1\r\n"
+            "AWS,0.1,2025-03-02 00:30:00,2025-03-02 01:30:00,USD,S3,Usage,Storage,"
+            "\"{\"\"team\"\": \"\"ml\"\"}\",NULL\r\n");
+  auto result = ImportFocusFile(db, path, {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->version, FocusVersion::k1_2);
+  auto rows = db.QueryAll(
+      "SELECT provider_name, charge_category, service_category, charge_period_start, raw, "
+      "extra, tagset_id, billed_cost, billed_cost_pico FROM focus_rows ORDER BY line");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  const auto& a = (*rows)[0];
+  EXPECT_EQ(a.Text(0), "AWS");
+  EXPECT_EQ(a.Text(1), "Credit");
+  EXPECT_EQ(a.Text(2), "Storage");
+  EXPECT_EQ(a.Int(3), (*rows)[1].Int(3));  // 23:30-01:00 == 00:30Z
+  EXPECT_EQ(a.Text(4),
+            "{\"ChargeCategory\":\"refund\",\"ServiceProviderName\":\"Amazon Web Services\","
+            "\"ServiceCategory\":\"storage\"}");
+  EXPECT_EQ(a.Text(5), "{\"x_CostCenter\":\"cc1\"}");
+  EXPECT_TRUE((*rows)[1].IsNull(5));
+  EXPECT_EQ(a.Int(6), (*rows)[1].Int(6));  // " team " and "team": one tag set
+  EXPECT_EQ(FormatPicos(JoinPicos(a.Int(7), a.Int(8)), 0), "-0.00000764078");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, FocusStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         testing::BackendName);
+
+}  // namespace
+}  // namespace bursar::finops
