@@ -341,7 +341,9 @@ Fields::Fields(Decoder& d, const YamlNode* node, const Path& path, std::string_v
   std::vector<std::string> allowed;
   if (table != nullptr) allowed.assign(table->fields.begin(), table->fields.end());
   std::string where = path.Describe();
-  for (const auto& [key, value] : node->entries) {
+  for (const auto& entry : node->entries) {
+    const YamlNode* key = entry.first;  // not a structured binding: lambdas below capture it
+    const YamlNode* value = entry.second;
     if (!key->IsScalar()) {
       d.Error(*key, "a " + std::string(key->TypeName()) + " used as a key in " + where +
                         "; expected a field name");
