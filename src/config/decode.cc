@@ -1,6 +1,7 @@
 #include "config/decode.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "common/money.h"
 #include "config/syntax.h"
@@ -53,6 +54,30 @@ std::string Quote(std::string_view s) {
   return out + "\"";
 }
 
+bool IsNearMiss(std::string_view a, std::string_view b) {
+  // Optimal string alignment distance (a transposition counts once), capped early.
+  if (a == b) return false;
+  size_t n = a.size(), m = b.size();
+  if (n > 64 || m > 64 || (n > m ? n - m : m - n) > 2) return false;
+  std::vector<std::vector<int>> dist(n + 1, std::vector<int>(m + 1));
+  for (size_t i = 0; i <= n; ++i) dist[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= m; ++j) dist[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= n; ++i) {
+    for (size_t j = 1; j <= m; ++j) {
+      int cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                         std::tolower(static_cast<unsigned char>(b[j - 1]))
+                     ? 0
+                     : 1;
+      dist[i][j] = std::min({dist[i - 1][j] + 1, dist[i][j - 1] + 1, dist[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        dist[i][j] = std::min(dist[i][j], dist[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  int limit = std::min<size_t>(n, m) <= 4 ? 1 : 2;
+  return dist[n][m] <= limit;
+}
+
 std::string JoinNames(const std::vector<std::string>& names, size_t max) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -84,7 +109,8 @@ void Decoder::Declare(std::string kind, std::string name, const YamlNode& at) {
 
 void Decoder::Refer(std::string target_kind, std::string name, const YamlNode& at,
                     const Path& from) {
-  registry_->refs.push_back({std::move(target_kind), std::move(name), Where(at), from.Describe()});
+  registry_->refs.push_back(
+      {std::move(target_kind), std::move(name), Where(at), from.Describe(), ""});
 }
 
 void Decoder::WrongType(const YamlNode& n, const Path& p, std::string_view expect) {
@@ -364,8 +390,16 @@ Fields::Fields(Decoder& d, const YamlNode* node, const Path& path, std::string_v
         d.Error(*key, "plaintext secret field " + Quote(key->value) + " in " + where +
                           "; expected " + std::string(secret_hint));
       } else {
-        d.Error(*key, "unknown field " + Quote(key->value) + " in " + where +
-                          "; expected one of: " + JoinNames(allowed, 100));
+        std::string message = "unknown field " + Quote(key->value) + " in " + where +
+                              "; expected one of: " + JoinNames(allowed, 100);
+        for (const std::string& candidate : allowed) {
+          if (IsNearMiss(key->value, candidate)) {
+            message += " (did you mean " + Quote(candidate) + "?)";
+            break;
+          }
+        }
+        d.Error(*key, std::move(message));
+        unknown_.push_back(key->value);
       }
       continue;
     }
@@ -389,7 +423,10 @@ const YamlNode* Fields::Key(std::string_view key) const {
 
 const YamlNode* Fields::Require(std::string_view key, std::string_view expect) const {
   const YamlNode* v = Get(key);
-  if (v == nullptr && ok_ && node_ != nullptr) d_.Missing(*node_, path_, key, expect);
+  // A misspelt field was already reported as unknown, with this one as the suggestion.
+  bool misspelt = std::any_of(unknown_.begin(), unknown_.end(),
+                              [&](const std::string& u) { return IsNearMiss(u, key); });
+  if (v == nullptr && ok_ && node_ != nullptr && !misspelt) d_.Missing(*node_, path_, key, expect);
   return v;
 }
 

@@ -50,12 +50,14 @@ struct Reference {
   std::string name;
   SourceLocation where;  // of the referring value
   std::string from;      // `Route "chat" spec.targets[0].model`
+  std::string route;     // target_kind "RouteTarget": the Route whose targets must hold `name`
 };
 
 struct Registry {
   std::vector<NameDecl> names;
   std::vector<Reference> refs;
-  std::vector<std::string> gpu_types;  // declared in PriceCatalogs
+  std::vector<std::string> gpu_types;                             // declared in PriceCatalogs
+  std::map<std::string, std::vector<std::string>> route_targets;  // Route name -> target Models
 };
 
 class Decoder {
@@ -130,10 +132,17 @@ class Fields {
   Path path_;
   bool ok_ = false;
   std::vector<std::pair<const YamlNode*, const YamlNode*>> entries_;  // unique string keys
+  std::vector<std::string> unknown_;                                  // reported unknown keys
 };
 
 // "a, b, c" (at most `max` items, then ", ...").
 std::string JoinNames(const std::vector<std::string>& names, size_t max = 12);
+// Whether `a` looks like a misspelling of `b` (edit distance 1 for short names, else 2; case
+// differences count as equal, so "baseURL" is a near miss of "baseUrl").
+bool IsNearMiss(std::string_view a, std::string_view b);
+// Whether `a` looks like a misspelling of `b` (edit distance 1 for short names, else 2; case
+// differences count as equal, so "baseURL" is a near miss of "baseUrl").
+bool IsNearMiss(std::string_view a, std::string_view b);
 std::string Quote(std::string_view s);  // "\"s\"", shortened to 60 characters
 
 // Kind decoders: `doc` is the document's root mapping (already checked), `meta` its metadata.

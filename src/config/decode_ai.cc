@@ -198,6 +198,10 @@ void DecodeRoute(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
                      &r.circuit_breaker.cooldown);
     }
   }
+  if (!r.meta.name.empty()) {
+    std::vector<std::string>& models = d.registry().route_targets[r.meta.name];
+    for (const RouteTarget& t : r.targets) models.push_back(t.model);
+  }
   state->routes.push_back(std::move(r));
 }
 

@@ -296,6 +296,10 @@ void DecodeRemediation(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
           const YamlNode* to = a.Require("toModel", "the name of a Model to receive all weight");
           if (d.ReadName(to, a.At("toModel"), &act.to_model)) {
             d.Refer("Model", act.to_model, *to, a.At("toModel"));
+            if (!act.route.empty()) {
+              d.Refer("RouteTarget", act.to_model, *to, a.At("toModel"));
+              d.registry().refs.back().route = act.route;
+            }
           }
         }
         if (type == 1) {

@@ -154,6 +154,17 @@ void CheckNames(Decoder& d, const Registry& reg) {
                              JoinNames({gpu_types.begin(), gpu_types.end()}));
       continue;
     }
+    if (ref.target_kind == "RouteTarget") {
+      // Only when both the route and the model exist; otherwise that is reported already.
+      auto targets = reg.route_targets.find(ref.route);
+      if (targets == reg.route_targets.end() || !by_kind["Model"].contains(ref.name)) continue;
+      const std::vector<std::string>& models = targets->second;
+      if (std::find(models.begin(), models.end(), ref.name) != models.end()) continue;
+      d.Error(ref.where, ref.from + ": Model " + Quote(ref.name) + " is not a target of Route " +
+                             Quote(ref.route) +
+                             "; expected one of its targets: " + JoinNames(models));
+      continue;
+    }
     const std::set<std::string>& names = by_kind[ref.target_kind];
     if (names.contains(ref.name)) continue;
     d.Error(ref.where, ref.from + " refers to unknown " + ref.target_kind + " " + Quote(ref.name) +

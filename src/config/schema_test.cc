@@ -83,8 +83,7 @@ TEST(SchemaTest, FieldsMatchLoaderTablesExactly) {
     std::map<std::string, std::set<std::string>> from_loader;
     for (const FieldTable& t : KnownFieldTables()) {
       if (t.kind != kind) continue;
-      from_loader[std::string(t.path)] =
-          std::set<std::string>(t.fields.begin(), t.fields.end());
+      from_loader[std::string(t.path)] = std::set<std::string>(t.fields.begin(), t.fields.end());
     }
     // Open string maps (labels, tags) have no table; the schema gives them no properties.
     EXPECT_EQ(from_schema, from_loader) << "kind " << kind;
