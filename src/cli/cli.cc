@@ -13,6 +13,7 @@ constexpr Command kCommands[] = {
     {"validate", "Validate a desired-state repository at a revision", SetupValidate},
     {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
     {"history", "Sync history: commits applied or refused by the server", SetupHistory},
+    {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
     {"version", "Print bursar's version", SetupVersion},
 };
 
