@@ -19,6 +19,7 @@
 //              counted in BudgetStatus::alerts_fired for metrics).
 //   allow      otherwise.
 // The most severe outcome over all budgets in scope wins (block > downgrade > alert > allow).
+// A budget without thresholds blocks at 100% of its limit.
 // A request admitted with estimate E then costs at most E more than any budget allowed: with
 // 200 concurrent requests against a budget that fits 50, at most 50 are admitted.
 //

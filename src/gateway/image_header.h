@@ -38,6 +38,9 @@ StatusOr<ImageInfo> DecodeImageHeader(std::string_view bytes);
 // ResourceExhausted when the decoded size would exceed `max_decoded_bytes`.
 StatusOr<std::string> DecodeBase64(std::string_view text, size_t max_decoded_bytes);
 
+// Standard base64 with '=' padding.
+std::string EncodeBase64(std::string_view bytes);
+
 // Decoded size of strict base64 text without decoding it (0 for malformed lengths).
 size_t Base64DecodedSize(std::string_view text);
 

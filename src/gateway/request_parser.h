@@ -11,7 +11,7 @@
 // asked, makes sure "stream_options":{"include_usage":true} is present; every other byte of
 // the body is kept as it was.
 //
-// Threads: pure functions, callable from any thread (each call uses its own parser).
+// Threads: pure functions, callable from any thread (each thread reuses its own parser).
 // Errors: InvalidArgument naming the JSON path, e.g.
 //   "messages[2].content[1].image_url.url: expected a string",
 //   "body: invalid JSON (TAPE_ERROR ...)", "model: required field is missing";
