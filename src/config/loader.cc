@@ -1,6 +1,7 @@
 #include "config/loader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -125,6 +126,26 @@ void DecodeDocument(Decoder& d, const YamlNode& root, DesiredState* state) {
   // Anything else (v1 Service, ConfigMap, other tools' files) is not ours: skipped.
 }
 
+// The PriceCatalog key a workload's GPU type means: itself, the same name in another case
+// ("NVIDIA-L4"), or the longest key that prefixes it before a '-' (the GPU feature discovery
+// label "NVIDIA-A100-SXM4-80GB" is an "nvidia-a100"). "" when none matches.
+std::string ResolveGpuType(std::string_view type, const std::set<std::string>& keys) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  if (keys.contains(std::string(type))) return std::string(type);
+  std::string t = lower(type);
+  std::string best;
+  for (const std::string& key : keys) {
+    std::string k = lower(key);
+    bool prefix = t.size() > k.size() && t.compare(0, k.size(), k) == 0 && t[k.size()] == '-';
+    if ((t == k || prefix) && key.size() > best.size()) best = key;
+  }
+  return best;
+}
+
 // Duplicate names within a kind, and references that do not resolve.
 void CheckNames(Decoder& d, const Registry& reg) {
   std::map<std::pair<std::string, std::string>, const internal::NameDecl*> first;
@@ -148,7 +169,7 @@ void CheckNames(Decoder& d, const Registry& reg) {
   std::set<std::string> gpu_types(reg.gpu_types.begin(), reg.gpu_types.end());
   for (const internal::Reference& ref : reg.refs) {
     if (ref.target_kind == "GpuType") {
-      if (gpu_types.empty() || gpu_types.contains(ref.name)) continue;
+      if (gpu_types.empty() || !ResolveGpuType(ref.name, gpu_types).empty()) continue;
       d.Error(ref.where, "unknown GPU type " + Quote(ref.name) + " in " + ref.from +
                              "; expected a GPU type priced in a PriceCatalog: " +
                              JoinNames({gpu_types.begin(), gpu_types.end()}));
@@ -224,7 +245,14 @@ LoadResult Load(const std::vector<SourceFile>& files) {
                             return a.ToString() == b.ToString();
                           }),
               diags.end());
-  if (diags.empty()) result.state = std::move(state);
+  if (diags.empty()) {
+    std::set<std::string> gpu_types(registry.gpu_types.begin(), registry.gpu_types.end());
+    for (Workload& w : state->workloads) {
+      std::string key = ResolveGpuType(w.gpu_type, gpu_types);
+      if (!key.empty()) w.gpu_type = key;
+    }
+    result.state = std::move(state);
+  }
   return result;
 }
 

@@ -204,10 +204,13 @@ struct Workload {
   std::string kind;  // Deployment | StatefulSet | DaemonSet | Job | CronJob
   Metadata meta;
   std::string api_version;
-  int replicas = 1;      // spec.replicas (DaemonSet: 1; Job: parallelism)
-  std::string gpu_type;  // nodeSelector nvidia.com/gpu.product or annotation bursar.dev/gpu-type
-  Resources requests;    // sum over containers of resources.requests
-  Resources limits;      // sum over containers of resources.limits
+  int replicas = 1;  // spec.replicas (DaemonSet: 1; Job: parallelism)
+  // Annotation bursar.dev/gpu-type, else nodeSelector nvidia.com/gpu.product; when a
+  // PriceCatalog prices it (case-insensitively, or as a '-' prefix: "NVIDIA-A100-SXM4-80GB" is
+  // "nvidia-a100"), the catalog's key.
+  std::string gpu_type;
+  Resources requests;  // sum over containers of resources.requests
+  Resources limits;    // sum over containers of resources.limits
 };
 
 // Everything a repository declares at one revision, validated.

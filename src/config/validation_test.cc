@@ -499,6 +499,18 @@ TEST(ValidationTest, SyntaxErrorSuppressesCrossReferenceNoise) {
   EXPECT_EQ(r.diagnostics[0].where.file, "b.yaml");
 }
 
+TEST(ValidationTest, GpuProductLabelResolvesToCatalogKey) {
+  std::string w =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: g}\nspec:\n  template:\n    "
+      "spec:\n      nodeSelector: {nvidia.com/gpu.product: NVIDIA-L4-24GB}\n      containers:\n"
+      "        - resources: {limits: {nvidia.com/gpu: 1}}\n";
+  LoadResult r = LoadDesiredState({{"base.yaml", kBase}, {"w.yaml", w}});
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
+  ASSERT_EQ(r.state->workloads.size(), 2u);
+  EXPECT_EQ(r.state->workloads[1].gpu_type, "nvidia-l4");
+  EXPECT_EQ(r.state->workloads[1].limits.gpus, 1);
+}
+
 TEST(ValidationTest, SkipsForeignDocumentsSilently) {
   LoadResult r = LoadDesiredState(
       {{"k.yaml",
