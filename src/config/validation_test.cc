@@ -420,6 +420,8 @@ std::vector<Case> Cases() {
        "apiVersion: bursar.dev/v1\nkind: Route\n  metadata: x\n",
        "case.yaml:3:11",
        {"invalid YAML"}},
+      // yaml-cpp 0.7 emits nodes forever after a stray leading ',' (found by loader_fuzz).
+      {"StrayCommaParserLoop", ",a: 1\n", "case.yaml:1:1", {"invalid YAML", "stray ','"}},
       {"NestingTooDeep",
        std::string(100, '[') + std::string(100, ']') + "\n",
        "case.yaml:1:65",

@@ -5,6 +5,7 @@
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/parser.h>
 
+#include <algorithm>
 #include <map>
 #include <new>
 #include <sstream>
@@ -43,7 +44,10 @@ bool IsPlainNumber(std::string_view s) {
 // a limit is exceeded, which stops yaml-cpp before it recurses any deeper.
 class TreeBuilder : public YAML::EventHandler {
  public:
-  explicit TreeBuilder(YamlFile* out) : out_(out) {}
+  // Every node takes at least one character of text (an empty key and its value: two nodes
+  // for "?"), so more than 2 nodes per byte means the parser is looping on malformed input.
+  TreeBuilder(YamlFile* out, size_t text_size)
+      : out_(out), max_nodes_(std::min(kMaxYamlNodes, 2 * text_size + 16)) {}
 
   void OnDocumentStart(const YAML::Mark&) override {
     anchors_.clear();
@@ -98,9 +102,12 @@ class TreeBuilder : public YAML::EventHandler {
   };
 
   YamlNode* New(YamlNode::Type type, const YAML::Mark& mark) {
-    if (out_->arena.size() >= kMaxYamlNodes) {
+    if (out_->arena.size() >= max_nodes_) {
       throw YAML::ParserException(
-          mark, "too many nodes (more than " + std::to_string(kMaxYamlNodes) + ")");
+          mark, max_nodes_ == kMaxYamlNodes
+                    ? "too many nodes (more than " + std::to_string(kMaxYamlNodes) + ")"
+                    : "malformed structure (the parser produced more nodes than the text holds; "
+                      "a stray ',' or flow indicator?)");
     }
     auto node = std::make_unique<YamlNode>();
     node->type = type;
@@ -156,6 +163,7 @@ class TreeBuilder : public YAML::EventHandler {
   std::vector<Frame> stack_;
   std::vector<const YamlNode*> pending_key_;  // per open container: a key waiting for a value
   const YamlNode* root_ = nullptr;
+  size_t max_nodes_;
   size_t aliases_ = 0;
 };
 
@@ -196,7 +204,7 @@ bool ParseYaml(std::string_view text, YamlFile* out, YamlError* error) {
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
-    TreeBuilder builder(out);
+    TreeBuilder builder(out, text.size());
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const YAML::Exception& e) {
