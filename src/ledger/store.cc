@@ -1,6 +1,7 @@
 #include "ledger/store.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -9,6 +10,18 @@ namespace bursar::ledger {
 namespace {
 
 constexpr int64_t kHourUs = 3'600'000'000;
+constexpr int64_t kDayUs = 24 * kHourUs;
+
+// Where aggregates come from: raw records, or a rollup by hour or by (UTC) day.
+enum Level { kRaw = 0, kHourly = 1, kDaily = 2 };
+struct LevelInfo {
+  const char* table;
+  const char* time_col;
+  int64_t unit;
+};
+constexpr LevelInfo kLevels[] = {{"spend", "time_us", 1},
+                                 {"spend_hourly", "hour_us", kHourUs},
+                                 {"spend_daily", "day_us", kDayUs}};
 
 // Usage/total columns shared by spend and spend_hourly, in SpendTotals order (after requests and
 // cache_hits).
@@ -17,6 +30,46 @@ constexpr const char* kUsageColumns[] = {
     "reasoning_tokens",   "image_tokens",        "images",
     "audio_input_tokens", "audio_output_tokens", "audio_millis",
 };
+
+std::string RollupTableSql(const std::string& table, const std::string& time_col) {
+  std::string totals = "  requests BIGINT NOT NULL,\n  cache_hits BIGINT NOT NULL,\n";
+  for (const char* c : kUsageColumns) totals += std::string("  ") + c + " BIGINT NOT NULL,\n";
+  return "CREATE TABLE " + table + " (\n  " + time_col +
+         " BIGINT NOT NULL,\n"
+         "  key_name TEXT NOT NULL,\n"
+         "  route TEXT NOT NULL,\n"
+         "  model TEXT NOT NULL,\n"
+         "  commit_rev TEXT NOT NULL,\n"
+         "  tagset_id BIGINT NOT NULL,\n"
+         "  currency TEXT NOT NULL,\n" +
+         totals +
+         "  cost_micros BIGINT NOT NULL,\n"
+         "  saved_micros BIGINT NOT NULL,\n"
+         "  PRIMARY KEY (" +
+         time_col +
+         ", key_name, route, model, commit_rev, tagset_id, currency)\n"
+         ");\n";
+}
+
+// Migration 2: the daily rollup, filled from the hourly one.
+std::string DailyRollupSql() {
+  std::string sums = "SUM(requests), SUM(cache_hits)";
+  std::string cols = "requests, cache_hits";
+  for (const char* c : kUsageColumns) {
+    sums += std::string(", SUM(") + c + ")";
+    cols += std::string(", ") + c;
+  }
+  return RollupTableSql("spend_daily", "day_us") +
+         "INSERT INTO spend_daily (day_us, key_name, route, model, commit_rev, tagset_id, "
+         "currency, " +
+         cols +
+         ", cost_micros, saved_micros) "
+         "SELECT hour_us - ((hour_us % 86400000000) + 86400000000) % 86400000000, key_name, "
+         "route, model, commit_rev, tagset_id, currency, " +
+         sums +
+         ", SUM(cost_micros), SUM(saved_micros) FROM spend_hourly "
+         "GROUP BY 1, 2, 3, 4, 5, 6, 7;\n";
+}
 
 std::string SpendTableSql(bool pg) {
   std::string usage;
@@ -50,22 +103,7 @@ std::string SpendTableSql(bool pg) {
       "CREATE TABLE spend_tagset_tags (tagset_id BIGINT NOT NULL, tag_key TEXT NOT NULL, "
       "tag_value TEXT NOT NULL, PRIMARY KEY (tagset_id, tag_key));\n"
       "CREATE INDEX spend_tagset_tags_kv ON spend_tagset_tags (tag_key, tag_value);\n";
-  std::string totals = "  requests BIGINT NOT NULL,\n  cache_hits BIGINT NOT NULL,\n";
-  for (const char* c : kUsageColumns) totals += std::string("  ") + c + " BIGINT NOT NULL,\n";
-  sql +=
-      "CREATE TABLE spend_hourly (\n"
-      "  hour_us BIGINT NOT NULL,\n"
-      "  key_name TEXT NOT NULL,\n"
-      "  route TEXT NOT NULL,\n"
-      "  model TEXT NOT NULL,\n"
-      "  commit_rev TEXT NOT NULL,\n"
-      "  tagset_id BIGINT NOT NULL,\n"
-      "  currency TEXT NOT NULL,\n" +
-      totals +
-      "  cost_micros BIGINT NOT NULL,\n"
-      "  saved_micros BIGINT NOT NULL,\n"
-      "  PRIMARY KEY (hour_us, key_name, route, model, commit_rev, tagset_id, currency)\n"
-      ");\n";
+  sql += RollupTableSql("spend_hourly", "hour_us");
   return sql;
 }
 
@@ -83,25 +121,26 @@ std::string InsertSpendSql() {
          ") ON CONFLICT (request_id) DO NOTHING";
 }
 
-std::string UpsertHourlySql() {
+std::string UpsertRollupSql(const std::string& table, const std::string& time_col) {
   std::string cols =
-      "hour_us, key_name, route, model, commit_rev, tagset_id, currency, requests, cache_hits";
-  std::string update =
-      "requests = spend_hourly.requests + excluded.requests, "
-      "cache_hits = spend_hourly.cache_hits + excluded.cache_hits";
+      time_col + ", key_name, route, model, commit_rev, tagset_id, currency, requests, cache_hits";
+  std::string update = "requests = " + table +
+                       ".requests + excluded.requests, cache_hits = " + table +
+                       ".cache_hits + excluded.cache_hits";
   for (const char* c : kUsageColumns) {
     cols += std::string(", ") + c;
-    update += std::string(", ") + c + " = spend_hourly." + c + " + excluded." + c;
+    update += std::string(", ") + c + " = " + table + "." + c + " + excluded." + c;
   }
   cols += ", cost_micros, saved_micros";
-  update +=
-      ", cost_micros = spend_hourly.cost_micros + excluded.cost_micros"
-      ", saved_micros = spend_hourly.saved_micros + excluded.saved_micros";
+  update += ", cost_micros = " + table +
+            ".cost_micros + excluded.cost_micros, saved_micros = " + table +
+            ".saved_micros + excluded.saved_micros";
   int n = 7 + 2 + 9 + 2;
   std::string values;
   for (int i = 1; i <= n; ++i) values += (i > 1 ? ", $" : "$") + std::to_string(i);
-  return "INSERT INTO spend_hourly (" + cols + ") VALUES (" + values +
-         ") ON CONFLICT (hour_us, key_name, route, model, commit_rev, tagset_id, currency) DO "
+  return "INSERT INTO " + table + " (" + cols + ") VALUES (" + values + ") ON CONFLICT (" +
+         time_col +
+         ", key_name, route, model, commit_rev, tagset_id, currency) DO "
          "UPDATE SET " +
          update;
 }
@@ -134,24 +173,27 @@ SpendTotals TotalsFromRow(const Row& row, size_t col) {
   return t;
 }
 
-int64_t CeilHour(int64_t t) {
-  int64_t f = HourFloor(t);
+int64_t FloorTo(int64_t t, int64_t unit) {
+  int64_t q = t / unit;
+  if (t % unit != 0 && t < 0) --q;
+  return q * unit;
+}
+
+int64_t CeilTo(int64_t t, int64_t unit) {
+  int64_t f = FloorTo(t, unit);
   if (f == t) return t;
-  return f > std::numeric_limits<int64_t>::max() - kHourUs ? std::numeric_limits<int64_t>::max()
-                                                           : f + kHourUs;
+  return f > std::numeric_limits<int64_t>::max() - unit ? std::numeric_limits<int64_t>::max()
+                                                        : f + unit;
 }
 
 }  // namespace
 
-int64_t HourFloor(int64_t t) {
-  int64_t q = t / kHourUs;
-  if (t % kHourUs != 0 && t < 0) --q;
-  return q * kHourUs;
-}
+int64_t HourFloor(int64_t t) { return FloorTo(t, kHourUs); }
 
 const std::vector<Migration>& LedgerMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "spend, tagsets, hourly rollup", SpendTableSql(false), SpendTableSql(true)},
+      {2, "daily rollup", DailyRollupSql(), ""},
   };
   return kMigrations;
 }
@@ -221,9 +263,19 @@ StatusOr<std::unique_ptr<Store>> Store::FromDb(std::unique_ptr<Db> db) {
 }
 
 StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags) {
-  std::string json = CanonicalTagsJson(tags);
-  auto it = tagset_ids_.find(json);
+  // Cache key: cheaper to build than the canonical JSON; length prefixes keep it unambiguous.
+  std::string key;
+  for (const auto& [k, v] : tags) {
+    key += std::to_string(k.size());
+    key += ':';
+    key += k;
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  }
+  auto it = tagset_ids_.find(key);
   if (it != tagset_ids_.end()) return it->second;
+  std::string json = CanonicalTagsJson(tags);
   BURSAR_RETURN_IF_ERROR(
       db_->Execute("INSERT INTO spend_tagsets (tags_json) VALUES ($1) ON CONFLICT (tags_json) DO "
                    "NOTHING",
@@ -240,23 +292,26 @@ StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags
                                         {id, k, v})
                                .status());
   }
-  tagset_ids_.emplace(json, id);
+  new_tagsets_.push_back(key);
+  tagset_ids_.emplace(std::move(key), id);
   return id;
 }
 
 StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
   if (records.empty()) return 0;
   // Ids handed out inside a transaction that rolls back must not stay cached.
-  auto cache_before = tagset_ids_;
+  new_tagsets_.clear();
   auto result = [&]() -> StatusOr<int64_t> {
     Transaction tx(*db_);
     BURSAR_RETURN_IF_ERROR(tx.status());
     static const std::string kInsert = InsertSpendSql();
-    static const std::string kUpsert = UpsertHourlySql();
+    static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
+    static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
     BURSAR_ASSIGN_OR_RETURN(Statement * insert, db_->Prepare(kInsert));
     using RollupKey = std::tuple<int64_t, std::string, std::string, std::string, std::string,
                                  int64_t, std::string>;
-    std::map<RollupKey, SpendTotals> rollup;
+    std::map<RollupKey, SpendTotals> hourly;
+    std::map<RollupKey, SpendTotals> daily;
     int64_t inserted = 0;
     std::vector<Value> p;
     for (const SpendRecord& r : records) {
@@ -291,28 +346,36 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
       BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
       if (changed == 0) continue;  // replayed: already stored and counted
       ++inserted;
-      AddUsage(&rollup[RollupKey(HourFloor(r.time_us), r.key_name, r.route, r.model, r.commit,
-                                 tagset, r.currency)],
+      AddUsage(&hourly[RollupKey(FloorTo(r.time_us, kHourUs), r.key_name, r.route, r.model,
+                                 r.commit, tagset, r.currency)],
+               r);
+      AddUsage(&daily[RollupKey(FloorTo(r.time_us, kDayUs), r.key_name, r.route, r.model, r.commit,
+                                tagset, r.currency)],
                r);
     }
-    BURSAR_ASSIGN_OR_RETURN(Statement * upsert, db_->Prepare(kUpsert));
-    for (const auto& [k, t] : rollup) {
-      p = {std::get<0>(k),        std::get<1>(k),  std::get<2>(k),  std::get<3>(k),
-           std::get<4>(k),        std::get<5>(k),  std::get<6>(k),  t.requests,
-           t.cache_hits,          t.prompt_tokens, t.cached_tokens, t.completion_tokens,
-           t.reasoning_tokens,    t.image_tokens,  t.images,        t.audio_input_tokens,
-           t.audio_output_tokens, t.audio_millis,  t.cost_micros,   t.saved_micros};
-      BURSAR_RETURN_IF_ERROR(upsert->Execute(p).status());
+    for (const auto* rollup : {&hourly, &daily}) {
+      BURSAR_ASSIGN_OR_RETURN(Statement * upsert,
+                              db_->Prepare(rollup == &hourly ? kUpsertHourly : kUpsertDaily));
+      for (const auto& [k, t] : *rollup) {
+        p = {std::get<0>(k),        std::get<1>(k),  std::get<2>(k),  std::get<3>(k),
+             std::get<4>(k),        std::get<5>(k),  std::get<6>(k),  t.requests,
+             t.cache_hits,          t.prompt_tokens, t.cached_tokens, t.completion_tokens,
+             t.reasoning_tokens,    t.image_tokens,  t.images,        t.audio_input_tokens,
+             t.audio_output_tokens, t.audio_millis,  t.cost_micros,   t.saved_micros};
+        BURSAR_RETURN_IF_ERROR(upsert->Execute(p).status());
+      }
     }
     BURSAR_RETURN_IF_ERROR(tx.Commit());
     return inserted;
   }();
-  if (!result.ok()) tagset_ids_ = std::move(cache_before);
+  if (!result.ok()) {
+    for (const std::string& key : new_tagsets_) tagset_ids_.erase(key);
+  }
   return result;
 }
 
 Status Store::QueryGroups(
-    bool rollup, const std::vector<Dimension>& by, const SpendFilter& filter, int64_t since_us,
+    int level, const std::vector<Dimension>& by, const SpendFilter& filter, int64_t since_us,
     int64_t until_us,
     std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out) {
   std::vector<Value> params;
@@ -351,7 +414,8 @@ Status Store::QueryGroups(
   }
   select += "t.currency";
   group += "t.currency";
-  if (rollup) {
+  const LevelInfo& info = kLevels[level];
+  if (level != kRaw) {
     select += ", SUM(t.requests), SUM(t.cache_hits)";
   } else {
     select += ", COUNT(*), SUM(t.cache_hit)";
@@ -359,9 +423,9 @@ Status Store::QueryGroups(
   for (const char* c : kUsageColumns) select += std::string(", SUM(t.") + c + ")";
   select += ", SUM(t.cost_micros), SUM(t.saved_micros)";
 
-  const char* time_col = rollup ? "t.hour_us" : "t.time_us";
-  std::string where = std::string(" WHERE ") + time_col + " >= " + param(since_us) + " AND " +
-                      time_col + " < " + param(until_us);
+  const std::string time_col = std::string("t.") + info.time_col;
+  std::string where = " WHERE " + time_col + " >= " + param(since_us) + " AND " + time_col + " < " +
+                      param(until_us);
   auto in_list = [&](const char* col, const std::vector<std::string>& values) {
     if (values.empty()) return;
     where += std::string(" AND ") + col + " IN (";
@@ -384,8 +448,8 @@ Status Store::QueryGroups(
         " GROUP BY tagset_id HAVING COUNT(*) = " + param(static_cast<int64_t>(filter.tags.size())) +
         ")";
   }
-  std::string sql = "SELECT " + select + " FROM " + (rollup ? "spend_hourly" : "spend") + " t" +
-                    joins + where + " GROUP BY " + group;
+  std::string sql =
+      "SELECT " + select + " FROM " + info.table + " t" + joins + where + " GROUP BY " + group;
   const size_t ndim = by.size();
   return db_->Query(sql, params, [out, ndim](const Row& row) {
     std::vector<std::string> keys;
@@ -403,18 +467,22 @@ StatusOr<std::vector<SpendGroup>> Store::Aggregate(const std::vector<Dimension>&
   const int64_t since = filter.since_us.value_or(kMin);
   const int64_t until = filter.until_us.value_or(kMax);
   std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals> groups;
-  if (since < until) {
-    // Whole hours from the rollup, the partial hours at either edge from the records.
-    const int64_t lo = filter.since_us ? CeilHour(since) : kMin;
-    const int64_t hi = filter.until_us ? HourFloor(until) : kMax;
-    if (lo < hi) {
-      BURSAR_RETURN_IF_ERROR(QueryGroups(true, by, filter, lo, hi, &groups));
-      if (since < lo) BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, since, lo, &groups));
-      if (hi < until) BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, hi, until, &groups));
-    } else {
-      BURSAR_RETURN_IF_ERROR(QueryGroups(false, by, filter, since, until, &groups));
-    }
-  }
+  // Whole days from the daily rollup, whole hours around them from the hourly one, and the
+  // partial hours at either edge from the records themselves. An open end stays open.
+  std::function<Status(int, int64_t, int64_t, bool, bool)> cover =
+      [&](int level, int64_t a, int64_t b, bool a_open, bool b_open) -> Status {
+    if (a >= b) return OkStatus();
+    if (level == kRaw) return QueryGroups(kRaw, by, filter, a, b, &groups);
+    const int64_t unit = kLevels[level].unit;
+    const int64_t lo = a_open ? a : CeilTo(a, unit);
+    const int64_t hi = b_open ? b : FloorTo(b, unit);
+    if (lo >= hi) return cover(level - 1, a, b, a_open, b_open);
+    BURSAR_RETURN_IF_ERROR(QueryGroups(level, by, filter, lo, hi, &groups));
+    BURSAR_RETURN_IF_ERROR(cover(level - 1, a, lo, a_open, false));
+    return cover(level - 1, hi, b, false, b_open);
+  };
+  BURSAR_RETURN_IF_ERROR(
+      cover(kDaily, since, until, !filter.since_us.has_value(), !filter.until_us.has_value()));
   std::vector<SpendGroup> out;
   out.reserve(groups.size());
   for (auto& [k, t] : groups) out.push_back(SpendGroup{k.first, k.second, t});

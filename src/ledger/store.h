@@ -1,14 +1,17 @@
-// The spend store: spend records in SQL (SQLite or PostgreSQL, see ledger/db.h) plus an hourly
-// rollup kept in the same transaction as the inserts, and the queries the rest of bursar asks.
+// The spend store: spend records in SQL (SQLite or PostgreSQL, see ledger/db.h) plus hourly and
+// daily rollups kept in the same transaction as the inserts, and the queries the rest of bursar
+// asks.
 //
 // Tables (component "ledger" in schema_migrations; all money BIGINT micros):
-//   spend              one row per request, request_id primary key
-//   spend_tagsets      id <-> canonical tags JSON;  spend_tagset_tags (tagset_id, tag_key,
-//   tag_value) spend_hourly       (hour_us, key_name, route, model, commit_rev, tagset_id,
-//   currency) ->
+//   spend              one row per request, request_id primary key, tagset_id for its tags
+//   spend_tagsets      id <-> canonical tags JSON
+//   spend_tagset_tags  (tagset_id, tag_key, tag_value)
+//   spend_hourly       (hour_us, key_name, route, model, commit_rev, tagset_id, currency) ->
 //                      requests, cache_hits, tokens by modality, images, audio_millis, cost, saved
-// Aggregates answer whole hours from spend_hourly and the partial hours at the edges of a time
-// range from spend, so results are exact for any range and fast over tens of millions of rows.
+//   spend_daily        the same by UTC day (day_us)
+// Aggregates answer whole days from spend_daily, whole hours from spend_hourly and the partial
+// hours at the edges of a time range from spend, so results are exact for any range and fast
+// over tens of millions of rows.
 //
 // Ownership and threads: a Store owns one Db connection and is NOT thread-safe; use one Store per
 // thread (e.g. the LedgerWriter's thread owns one; `bursar report` opens its own). Several Stores
@@ -130,12 +133,13 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db);
   StatusOr<int64_t> TagsetId(const std::map<std::string, std::string>& tags);
-  Status QueryGroups(bool rollup, const std::vector<Dimension>& by, const SpendFilter& filter,
+  Status QueryGroups(int level, const std::vector<Dimension>& by, const SpendFilter& filter,
                      int64_t since_us, int64_t until_us,
                      std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out);
 
   std::unique_ptr<Db> db_;
-  std::unordered_map<std::string, int64_t> tagset_ids_;  // canonical tags JSON -> id (cache)
+  std::unordered_map<std::string, int64_t> tagset_ids_;  // tags (length-prefixed) -> id (cache)
+  std::vector<std::string> new_tagsets_;                 // cached during the current InsertBatch
 };
 
 // Hour bucket of a time: floor(time_us / 3600e6) * 3600e6 (also for negative times).

@@ -202,6 +202,34 @@ TEST_P(StoreTest, AggregatesAreExactForAnyRange) {
   EXPECT_EQ((*observed)[0].route, "chat");
 }
 
+// A ledger created before the daily rollup existed gets it filled from the hourly one.
+TEST_P(StoreTest, DailyRollupMigrationBackfills) {
+  store_.reset();
+  tdb_ = std::make_unique<testing::TestDatabase>(GetParam());
+  auto db = OpenDatabase(tdb_->url());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(ApplyMigrations(**db, "ledger", {LedgerMigrations()[0]}).ok());
+  for (int64_t h : {int64_t{0}, int64_t{5}, int64_t{30}}) {
+    ASSERT_TRUE((*db)
+                    ->Execute("INSERT INTO spend_hourly VALUES ($1, 'k', 'r', 'm', 'c', 1, 'USD', "
+                              "2, 0, 10, 0, 5, 0, 0, 0, 0, 0, 0, $2, 0)",
+                              {kT0 + h * kHour, h + 100})
+                    .ok());
+  }
+  auto store = Store::FromDb(std::move(db).value());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  SpendFilter whole_days;
+  whole_days.since_us = kT0;
+  whole_days.until_us = kT0 + 48 * kHour;
+  auto got = (*store)->Aggregate({}, whole_days);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].totals.requests, 6);
+  EXPECT_EQ((*got)[0].totals.cost_micros, 100 + 105 + 130);
+  auto rows = (*store)->db().QueryAll("SELECT COUNT(*) FROM spend_daily");
+  EXPECT_EQ((*rows)[0].Int(0), 2);
+}
+
 TEST(DimensionTest, Parses) {
   EXPECT_EQ(Dimension::Parse("key")->kind, Dimension::Kind::kKey);
   EXPECT_EQ(Dimension::Parse("commit")->kind, Dimension::Kind::kCommit);
