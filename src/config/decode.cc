@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 #include "common/money.h"
 #include "config/syntax.h"
@@ -173,7 +174,8 @@ bool Decoder::ReadInt(const YamlNode* n, const Path& p, int64_t min, int64_t max
   }
   if (negative) value = -value;
   if (i < v.size() || value < min || value > max) {
-    Error(*n, "value " + n->value + " out of range for " + p.Describe() + "; expected " + expect);
+    Error(*n, "value " + Quote(n->value) + " out of range for " + p.Describe() + "; expected " +
+                  expect);
     return false;
   }
   *out = static_cast<int64_t>(value);
@@ -367,6 +369,7 @@ Fields::Fields(Decoder& d, const YamlNode* node, const Path& path, std::string_v
   std::vector<std::string> allowed;
   if (table != nullptr) allowed.assign(table->fields.begin(), table->fields.end());
   std::string where = path.Describe();
+  std::unordered_set<std::string_view> seen;  // keys live in the YamlFile, which outlives this
   for (const auto& entry : node->entries) {
     const YamlNode* key = entry.first;  // not a structured binding: lambdas below capture it
     const YamlNode* value = entry.second;
@@ -375,9 +378,7 @@ Fields::Fields(Decoder& d, const YamlNode* node, const Path& path, std::string_v
                         "; expected a field name");
       continue;
     }
-    bool duplicate = std::any_of(entries_.begin(), entries_.end(),
-                                 [&](const auto& e) { return e.first->value == key->value; });
-    if (duplicate) {
+    if (!seen.insert(key->value).second) {
       d.Error(*key, "duplicate field " + Quote(key->value) + " in " + where +
                         "; expected each field at most once");
       continue;
