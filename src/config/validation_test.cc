@@ -449,6 +449,21 @@ std::vector<Case> Cases() {
        }(),
        "case.yaml:2:4005",
        {"invalid YAML", "too many aliases"}},
+      {"AliasExpansionBomb",
+       [] {
+         // 10 levels of 9 aliases each: 9^10 nodes once expanded, from under 1 KB of text.
+         std::string s = "l0: &l0 [x, x, x, x, x, x, x, x, x]\n";
+         for (int i = 1; i <= 10; ++i) {
+           std::string prev = "*l" + std::to_string(i - 1);
+           s += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+           for (int j = 0; j < 9; ++j) s += (j ? ", " : "") + prev;
+           s += "]\n";
+         }
+         return s;
+       }(),
+       // l5 expands to 597871 nodes; the second *l5 on line 7 crosses the limit.
+       "case.yaml:7:15",
+       {"invalid YAML", "aliases expand to more than 1048576 nodes"}},
       {"FileTooLarge",
        "# " + std::string(kMaxFileBytes, 'x') + "\n",
        "case.yaml:1:1",

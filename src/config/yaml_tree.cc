@@ -122,7 +122,15 @@ class TreeBuilder : public YAML::EventHandler {
   }
 
   // Attaches a finished node to the open container (or makes it the document root).
-  void Add(const YamlNode* n, const YAML::Mark&) {
+  void Add(const YamlNode* n, const YAML::Mark& mark) {
+    // Aliases share nodes, so a small text can describe a huge tree ("billion laughs"); the
+    // decoders walk it expanded, so the expanded size is what is limited.
+    size_t& total = stack_.empty() ? expanded_ : stack_.back().node->expanded;
+    total += n->expanded;  // both terms are <= kMaxYamlNodes: no overflow
+    if (total > kMaxYamlNodes) {
+      throw YAML::ParserException(
+          mark, "aliases expand to more than " + std::to_string(kMaxYamlNodes) + " nodes");
+    }
     if (stack_.empty()) {
       root_ = n;
       return;
@@ -165,6 +173,7 @@ class TreeBuilder : public YAML::EventHandler {
   const YamlNode* root_ = nullptr;
   size_t max_nodes_;
   size_t aliases_ = 0;
+  size_t expanded_ = 0;  // expanded size of the documents finished so far
 };
 
 }  // namespace

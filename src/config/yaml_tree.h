@@ -22,16 +22,17 @@ namespace bursar::config {
 
 // Limits applied while parsing one file.
 inline constexpr int kMaxYamlDepth = 64;          // nested mappings/sequences
-inline constexpr size_t kMaxYamlNodes = 1 << 20;  // nodes per file
+inline constexpr size_t kMaxYamlNodes = 1 << 20;  // nodes per file, also with aliases expanded
 inline constexpr size_t kMaxYamlAliases = 1000;   // alias uses (*name) per file
 
 struct YamlNode {
   enum class Type { kNull, kScalar, kSequence, kMapping };
   Type type = Type::kNull;
-  int line = 0;        // 1-based
-  int column = 0;      // 1-based
-  std::string value;   // kScalar: the scalar's text
-  bool plain = false;  // kScalar: unquoted plain scalar (so `1` and `"1"` can be told apart)
+  int line = 0;         // 1-based
+  int column = 0;       // 1-based
+  std::string value;    // kScalar: the scalar's text
+  bool plain = false;   // kScalar: unquoted plain scalar (so `1` and `"1"` can be told apart)
+  size_t expanded = 1;  // nodes in this subtree with aliases expanded (at most kMaxYamlNodes)
   std::vector<const YamlNode*> items;                                // kSequence
   std::vector<std::pair<const YamlNode*, const YamlNode*>> entries;  // kMapping: key, value
 
