@@ -323,6 +323,9 @@ StatusOr<std::optional<SyncRecord>> Syncer::SyncLocked(const std::string& trigge
                         .count();
   if (rec.result != SyncResult::kFailed) last_seen_ = head;  // failed: try again next time
   if (rec.result == SyncResult::kApplied) live_state_ = state;
+  // The observer (history) runs before the status changes, so that whoever waits for the status
+  // finds the record written.
+  if (observer_) observer_(rec);
   {
     std::lock_guard<std::mutex> l(mu_);
     status_.last = rec;
@@ -343,7 +346,6 @@ StatusOr<std::optional<SyncRecord>> Syncer::SyncLocked(const std::string& trigge
     }
   }
   status_cv_.notify_all();
-  if (observer_) observer_(rec);
   return std::optional<SyncRecord>(std::move(rec));
 }
 

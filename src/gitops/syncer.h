@@ -129,7 +129,8 @@ std::vector<std::string> DefaultPolicyCheck(const config::DesiredState& candidat
 // the sync as kFailed and keeps the previous live commit.
 using Publisher =
     std::function<Status(std::shared_ptr<const config::DesiredState>, const CommitInfo& commit)>;
-// Told about every SyncRecord (applied, refused, failed), after the Publisher.
+// Told about every SyncRecord (applied, refused, failed), after the Publisher and before
+// status() shows the record.
 using SyncObserver = std::function<void(const SyncRecord&)>;
 
 struct SyncerOptions {
