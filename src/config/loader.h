@@ -1,8 +1,11 @@
 // Loads and validates a desired-state repository from a set of files.
 //
 // The loader is pure: it takes file contents (from a directory, or from a Git tree through
-// gitops/git_source.h) and returns a validated DesiredState or every error found. It never
-// throws. Thread-safe (no shared state).
+// gitops/git_source.h) and returns a validated DesiredState or every error found, each with a
+// 1-based file:line:column and a message saying what is wrong and what is expected (field by
+// field: docs/CONFIG.md). It never throws, and bounds its work on hostile input (file size,
+// document count, YAML nesting depth 64, alias count and expanded size: config/yaml_tree.h).
+// Thread-safe (no shared state).
 #pragma once
 
 #include <string>
@@ -22,7 +25,8 @@ struct SourceFile {
 // One validation error: where, what is wrong, what is expected.
 struct Diagnostic {
   SourceLocation where;
-  std::string message;  // e.g. "unknown field \"wieght\" in Route.spec.targets[0]; expected ..."
+  // e.g. `unknown field "wieght" in Route "chat" spec.targets[0]; expected one of: model, weight`
+  std::string message;
   std::string ToString() const;  // "file:line:column: message"
 };
 
@@ -39,7 +43,10 @@ inline constexpr size_t kMaxDocuments = 10000;
 // Files whose extension is not .yaml/.yml are ignored by the callers, not here.
 LoadResult LoadDesiredState(const std::vector<SourceFile>& files);
 
-// Reads every *.yaml / *.yml under `dir` (recursively, skipping dot-folders) into SourceFiles.
+// Reads every *.yaml / *.yml under `dir` (recursively, skipping dot-folders) into SourceFiles,
+// sorted by path, paths relative to `dir` with '/' separators. A file larger than kMaxFileBytes
+// is read only up to just past the limit, so that the loader reports it. Errors: NotFound when
+// `dir` is not a directory, InvalidArgument when something under it cannot be read.
 StatusOr<std::vector<SourceFile>> ReadDirectory(const std::string& dir);
 
 }  // namespace bursar::config
