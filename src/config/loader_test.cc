@@ -2,8 +2,11 @@
 #include "config/loader.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 namespace bursar::config {
@@ -175,6 +178,29 @@ TEST(LoaderTest, EmptyInputIsAnEmptyValidState) {
   EXPECT_TRUE(r.diagnostics.empty());
   ASSERT_NE(r.state, nullptr);
   EXPECT_TRUE(r.state->models.empty());
+}
+
+TEST(LoaderTest, ReadDirectorySkipsDotFoldersAndOtherExtensions) {
+  char tmpl[] = "/tmp/bursar-config-test-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path root(tmpl);
+  auto write = [&](const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories((root / rel).parent_path());
+    std::ofstream(root / rel) << text;
+  };
+  write("b/deep/x.yml", "a: 1\n");
+  write("a.yaml", "b: 2\n");
+  write(".git/config.yaml", "c: 3\n");
+  write(".github/workflows/ci.yaml", "on: push\n");
+  write("README.md", "# r\n");
+  write("values.json", "{}");
+  auto files = ReadDirectory(root.string());
+  std::filesystem::remove_all(root);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ(files->size(), 2u);
+  EXPECT_EQ((*files)[0].path, "a.yaml");
+  EXPECT_EQ((*files)[0].content, "b: 2\n");
+  EXPECT_EQ((*files)[1].path, "b/deep/x.yml");
 }
 
 TEST(LoaderTest, ReadDirectoryRejectsMissingDirectory) {
