@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,15 +14,13 @@
 namespace bursar::gateway {
 namespace {
 
-namespace od = simdjson::ondemand;
-
-// True when the whole document was consumed (document::at_end is not public in 3.0).
-bool AtEnd(od::document& doc) { return doc.current_location().error() == simdjson::OUT_OF_BOUNDS; }
+namespace dom = simdjson::dom;
 using simdjson::error_code;
 
 // A JSON path built only when an error is reported.
 class Path {
  public:
+  Path() { elems_.reserve(8); }
   void Push(std::string_view key) { elems_.push_back({key, -1}); }
   void Push(int64_t index) { elems_.push_back({{}, index}); }
   void Pop() { elems_.pop_back(); }
@@ -61,10 +61,19 @@ class Scope {
   Path& p_;
 };
 
+// Unicode code points in UTF-8 text (validated by simdjson): bytes that are not continuation
+// bytes (10xxxxxx), counted eight at a time.
 int64_t CountChars(std::string_view s) {
-  int64_t n = 0;
-  for (char c : s) n += (static_cast<uint8_t>(c) & 0xC0) != 0x80;
-  return n;
+  int64_t continuation = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t marks = (w & ~(w << 1) & 0x8080808080808080ull) >> 7;  // one bit a byte
+    continuation += static_cast<int64_t>((marks * 0x0101010101010101ull) >> 56);
+  }
+  for (; i < s.size(); ++i) continuation += (static_cast<uint8_t>(s[i]) & 0xC0) == 0x80;
+  return static_cast<int64_t>(s.size()) - continuation;
 }
 
 bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
@@ -77,6 +86,40 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// Parses into a DOM with the runtime-dispatched (SIMD) kernel; validates the whole document.
+// The ondemand API is not used: in a portable build it runs simdjson's fallback kernel (about
+// 6x slower here) and does not validate the parts it skips.
+class DomParser {
+ public:
+  simdjson::error_code Parse(std::string_view body, simdjson::dom::element* out) {
+    // Larger bodies use a parser of their own so that a thread keeps at most about 60 MB of
+    // parser capacity (simdjson reserves ~14 bytes a byte, mostly untouched).
+    constexpr size_t kKeepBelow = 4 << 20;
+    simdjson::dom::parser& p = body.size() < kKeepBelow
+                                   ? Shared()
+                                   : (big_ = std::make_unique<simdjson::dom::parser>(), *big_);
+    std::string& buf = body.size() < kKeepBelow ? SharedBuffer() : big_buf_;
+    buf.assign(body);
+    buf.append(simdjson::SIMDJSON_PADDING, '\0');
+    return p.parse(reinterpret_cast<const uint8_t*>(buf.data()), body.size(), false).get(*out);
+  }
+
+ private:
+  static simdjson::dom::parser& Shared() {
+    thread_local simdjson::dom::parser parser;
+    return parser;
+  }
+  static std::string& SharedBuffer() {
+    thread_local std::string buffer;
+    return buffer;
+  }
+  std::unique_ptr<simdjson::dom::parser> big_;
+  std::string big_buf_;
+};
+
+using dom::element;
+using dom::element_type;
+
 class RequestParser {
  public:
   explicit RequestParser(ParsedRequest* out) : out_(out) {}
@@ -88,21 +131,17 @@ class RequestParser {
                                     " bytes exceeds the limit of " +
                                     std::to_string(kMaxRequestBodyBytes));
     }
-    simdjson::padded_string padded(body);
-    thread_local od::parser parser;
-    od::document doc;
-    if (auto e = parser.iterate(padded).get(doc)) return JsonError(e);
-    od::object obj;
+    DomParser parser;
+    element doc;
+    if (auto e = parser.Parse(body, &doc)) return JsonError(e);
+    dom::object obj;
     if (auto e = doc.get_object().get(obj)) return TypeError(e, "an object");
     bool have_model = false;
     bool have_messages = false;
     bool have_input = false;
-    for (auto field_result : obj) {
-      od::field field;
-      if (auto e = std::move(field_result).get(field)) return JsonError(e);
-      std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return JsonError(e);
-      od::value v = field.value();
+    for (dom::key_value_pair field : obj) {
+      const std::string_view key = field.key;
+      element v = field.value;
       if (key == "model") {
         Scope s(path_, "model");
         BURSAR_RETURN_IF_ERROR(GetString(v, &out_->model));
@@ -135,8 +174,7 @@ class RequestParser {
           out_->n = n.value_or(1);
         } else if (key == "tools" || key == "functions" || key == "response_format") {
           // Tool and schema definitions are sent to the model as text.
-          Scope s(path_, key);
-          BURSAR_RETURN_IF_ERROR(CountRawAsText(v));
+          CountAsText(v);
         }
       } else if (key == "input") {
         Scope s(path_, "input");
@@ -144,7 +182,6 @@ class RequestParser {
         have_input = true;
       }
     }
-    if (!AtEnd(doc)) return InvalidArgumentError("body: unexpected content after the object");
     if (!have_model) return InvalidArgumentError("model: required field is missing");
     if (kind == RequestKind::kChatCompletions && !have_messages) {
       return InvalidArgumentError("messages: required field is missing");
@@ -171,31 +208,23 @@ class RequestParser {
     return InvalidArgumentError(path_.ToString() + ": " + std::string(msg));
   }
 
-  Status GetStringView(od::value& v, std::string_view* out) {
+  Status GetStringView(element v, std::string_view* out) {
     if (auto e = v.get_string().get(*out)) return TypeError(e, "a string");
     return OkStatus();
   }
-  Status GetString(od::value& v, std::string* out) {
+  Status GetString(element v, std::string* out) {
     std::string_view sv;
     BURSAR_RETURN_IF_ERROR(GetStringView(v, &sv));
     out->assign(sv);
     return OkStatus();
   }
-  Status Type(od::value& v, od::json_type* t) {
-    if (auto e = v.type().get(*t)) return JsonError(e);
-    return OkStatus();
-  }
-  Status GetOptionalBool(od::value& v, bool* out) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    if (t == od::json_type::null) return OkStatus();
+  Status GetOptionalBool(element v, bool* out) {
+    if (v.is_null()) return OkStatus();
     if (auto e = v.get_bool().get(*out)) return TypeError(e, "a boolean");
     return OkStatus();
   }
-  Status GetOptionalCount(od::value& v, int64_t min, std::optional<int64_t>* out) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    if (t == od::json_type::null) return OkStatus();
+  Status GetOptionalCount(element v, int64_t min, std::optional<int64_t>* out) {
+    if (v.is_null()) return OkStatus();
     int64_t n = 0;
     if (auto e = v.get_int64().get(n)) return TypeError(e, "an integer");
     if (n < min) return Error("must be at least " + std::to_string(min));
@@ -206,59 +235,55 @@ class RequestParser {
     out_->text_bytes += static_cast<int64_t>(s.size());
     out_->text_chars += CountChars(s);
   }
-  Status CountRawAsText(od::value& v) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    std::string_view raw;
-    if (t == od::json_type::object) {
-      od::object o;
-      if (auto e = v.get_object().get(o)) return JsonError(e);
-      if (auto e = o.raw_json().get(raw)) return JsonError(e);
-    } else if (t == od::json_type::array) {
-      od::array a;
-      if (auto e = v.get_array().get(a)) return JsonError(e);
-      if (auto e = a.raw_json().get(raw)) return JsonError(e);
-    } else if (t == od::json_type::string) {
-      return GetStringView(v, &raw).ok() ? (AddText(raw), OkStatus()) : Error("invalid string");
-    } else {
-      return OkStatus();
+  // Counts every string (keys and values) of a JSON value as text.
+  void CountAsText(element v) {
+    switch (v.type()) {
+      case element_type::STRING:
+        AddText(v.get_string().value_unsafe());
+        break;
+      case element_type::ARRAY: {
+        const dom::array a = v.get_array().value_unsafe();
+        for (element item : a) CountAsText(item);
+        break;
+      }
+      case element_type::OBJECT: {
+        const dom::object o = v.get_object().value_unsafe();
+        for (dom::key_value_pair kv : o) {
+          AddText(kv.key);
+          CountAsText(kv.value);
+        }
+        break;
+      }
+      default:
+        out_->text_bytes += 1;  // a number, boolean or null: about one token's worth
+        out_->text_chars += 1;
+        break;
     }
-    AddText(raw);
-    return OkStatus();
   }
 
-  Status ParseStreamOptions(od::value& v) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    if (t == od::json_type::null) return OkStatus();
-    od::object o;
+  Status ParseStreamOptions(element v) {
+    if (v.is_null()) return OkStatus();
+    dom::object o;
     if (auto e = v.get_object().get(o)) return TypeError(e, "an object");
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return JsonError(e);
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) return JsonError(e);
-      if (key == "include_usage") {
+    for (dom::key_value_pair f : o) {
+      if (f.key == "include_usage") {
         Scope s(path_, "include_usage");
-        od::value fv = f.value();
-        BURSAR_RETURN_IF_ERROR(GetOptionalBool(fv, &out_->include_usage));
+        BURSAR_RETURN_IF_ERROR(GetOptionalBool(f.value, &out_->include_usage));
       }
     }
     return OkStatus();
   }
 
-  Status ParseMessages(od::value& v) {
-    od::array arr;
+  Status ParseMessages(element v) {
+    dom::array arr;
     if (auto e = v.get_array().get(arr)) return TypeError(e, "an array");
+    if (arr.size() > kMaxMessages) {
+      return ResourceExhaustedError("messages: more than " + std::to_string(kMaxMessages) +
+                                    " messages");
+    }
     int64_t i = 0;
-    for (auto er : arr) {
+    for (element m : arr) {
       Scope s(path_, i);
-      if (static_cast<size_t>(i) >= kMaxMessages) {
-        return ResourceExhaustedError("messages: more than " + std::to_string(kMaxMessages) +
-                                      " messages");
-      }
-      od::value m;
-      if (auto e = er.get(m)) return JsonError(e);
       BURSAR_RETURN_IF_ERROR(ParseMessage(m));
       ++i;
     }
@@ -266,96 +291,82 @@ class RequestParser {
     return OkStatus();
   }
 
-  Status ParseMessage(od::value& v) {
-    od::object o;
+  Status ParseMessage(element v) {
+    dom::object o;
     if (auto e = v.get_object().get(o)) return TypeError(e, "an object");
     bool have_role = false;
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return JsonError(e);
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) return JsonError(e);
-      od::value fv = f.value();
+    for (dom::key_value_pair f : o) {
+      const std::string_view key = f.key;
       if (key == "role") {
         Scope s(path_, "role");
         std::string_view role;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &role));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &role));
         have_role = true;
       } else if (key == "content") {
         Scope s(path_, "content");
-        BURSAR_RETURN_IF_ERROR(ParseContent(fv));
+        BURSAR_RETURN_IF_ERROR(ParseContent(f.value));
       } else if (key == "name") {
         Scope s(path_, "name");
         std::string_view name;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &name));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &name));
         AddText(name);
       } else if (key == "tool_calls" || key == "function_call") {
-        Scope s(path_, key);
-        BURSAR_RETURN_IF_ERROR(CountRawAsText(fv));
+        CountAsText(f.value);
       }
     }
     if (!have_role) return Error("role: required field is missing");
     return OkStatus();
   }
 
-  Status ParseContent(od::value& v) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    if (t == od::json_type::null) return OkStatus();
-    if (t == od::json_type::string) {
-      std::string_view text;
-      BURSAR_RETURN_IF_ERROR(GetStringView(v, &text));
-      AddText(text);
+  Status ParseContent(element v) {
+    if (v.is_null()) return OkStatus();
+    if (v.type() == element_type::STRING) {
+      AddText(v.get_string().value_unsafe());
       return OkStatus();
     }
-    od::array arr;
+    dom::array arr;
     if (auto e = v.get_array().get(arr)) return TypeError(e, "a string or an array of parts");
+    if (arr.size() > kMaxPartsPerMessage) {
+      return ResourceExhaustedError(path_.ToString() + ": more than " +
+                                    std::to_string(kMaxPartsPerMessage) + " content parts");
+    }
     int64_t i = 0;
-    for (auto pr : arr) {
+    for (element p : arr) {
       Scope s(path_, i);
-      if (static_cast<size_t>(i) >= kMaxPartsPerMessage) {
-        return ResourceExhaustedError(path_.ToString() + ": more than " +
-                                      std::to_string(kMaxPartsPerMessage) + " content parts");
-      }
-      od::value p;
-      if (auto e = pr.get(p)) return JsonError(e);
       BURSAR_RETURN_IF_ERROR(ParsePart(p));
       ++i;
     }
     return OkStatus();
   }
 
-  Status ParsePart(od::value& v) {
-    od::object o;
+  Status ParsePart(element v) {
+    dom::object o;
     if (auto e = v.get_object().get(o)) return TypeError(e, "an object");
-    std::string type;
-    bool have_text = false, have_image = false, have_audio = false;
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return JsonError(e);
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) return JsonError(e);
-      od::value fv = f.value();
+    std::string_view type;
+    bool have_type = false, have_text = false, have_image = false, have_audio = false;
+    for (dom::key_value_pair f : o) {
+      const std::string_view key = f.key;
       if (key == "type") {
         Scope s(path_, "type");
-        BURSAR_RETURN_IF_ERROR(GetString(fv, &type));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &type));
+        have_type = true;
       } else if (key == "text" || key == "refusal") {
         Scope s(path_, key);
         std::string_view text;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &text));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &text));
         AddText(text);
         have_text = true;
       } else if (key == "image_url") {
         Scope s(path_, "image_url");
-        BURSAR_RETURN_IF_ERROR(ParseImageUrl(fv));
+        BURSAR_RETURN_IF_ERROR(ParseImageUrl(f.value));
         have_image = true;
       } else if (key == "input_audio") {
         Scope s(path_, "input_audio");
-        BURSAR_RETURN_IF_ERROR(ParseInputAudio(fv));
+        BURSAR_RETURN_IF_ERROR(ParseInputAudio(f.value));
         have_audio = true;
       }
     }
-    if (type.empty()) return Error("type: required field is missing");
+    if (!have_type) return Error("type: required field is missing");
     if (type == "text" && !have_text) return Error("text: required for a text part");
     if (type == "image_url" && !have_image) return Error("image_url: required for an image part");
     if (type == "input_audio" && !have_audio) {
@@ -364,8 +375,8 @@ class RequestParser {
     return OkStatus();
   }
 
-  Status ParseImageUrl(od::value& v) {
-    od::object o;
+  Status ParseImageUrl(element v) {
+    dom::object o;
     if (auto e = v.get_object().get(o)) return TypeError(e, "an object");
     if (out_->images.size() >= kMaxImagesPerRequest) {
       return ResourceExhaustedError(path_.ToString() + ": more than " +
@@ -374,22 +385,17 @@ class RequestParser {
     }
     ImageInput img;
     bool have_url = false;
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return JsonError(e);
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) return JsonError(e);
-      od::value fv = f.value();
-      if (key == "url") {
+    for (dom::key_value_pair f : o) {
+      if (f.key == "url") {
         Scope s(path_, "url");
         std::string_view url;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &url));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &url));
         BURSAR_RETURN_IF_ERROR(ReadImageUrl(url, &img));
         have_url = true;
-      } else if (key == "detail") {
+      } else if (f.key == "detail") {
         Scope s(path_, "detail");
         std::string_view d;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &d));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &d));
         if (d == "low") {
           img.detail = ImageDetail::kLow;
         } else if (d == "high") {
@@ -409,8 +415,9 @@ class RequestParser {
   Status ReadImageUrl(std::string_view url, ImageInput* img) {
     if (StartsWithNoCase(url, "data:")) {
       auto data = ParseDataUrl(url, kMaxImageBytes);
-      if (!data.ok())
+      if (!data.ok()) {
         return Status(data.status().code(), path_.ToString() + ": " + data.status().message());
+      }
       auto info = DecodeImageHeader(data->data);
       if (!info.ok()) return Error(info.status().message());
       img->inline_data = true;
@@ -426,22 +433,17 @@ class RequestParser {
     return Error("expected an https:// or data: URL");
   }
 
-  Status ParseInputAudio(od::value& v) {
-    od::object o;
+  Status ParseInputAudio(element v) {
+    dom::object o;
     if (auto e = v.get_object().get(o)) return TypeError(e, "an object");
     std::string data;
     bool have_data = false;
     AudioInput audio;
-    for (auto fr : o) {
-      od::field f;
-      if (auto e = std::move(fr).get(f)) return JsonError(e);
-      std::string_view key;
-      if (auto e = f.unescaped_key().get(key)) return JsonError(e);
-      od::value fv = f.value();
-      if (key == "data") {
+    for (dom::key_value_pair f : o) {
+      if (f.key == "data") {
         Scope s(path_, "data");
         std::string_view b64;
-        BURSAR_RETURN_IF_ERROR(GetStringView(fv, &b64));
+        BURSAR_RETURN_IF_ERROR(GetStringView(f.value, &b64));
         auto decoded = DecodeBase64(b64, kMaxAudioBytes);
         if (!decoded.ok()) {
           return Status(decoded.status().code(),
@@ -449,9 +451,9 @@ class RequestParser {
         }
         data = std::move(decoded).value();
         have_data = true;
-      } else if (key == "format") {
+      } else if (f.key == "format") {
         Scope s(path_, "format");
-        BURSAR_RETURN_IF_ERROR(GetString(fv, &audio.format));
+        BURSAR_RETURN_IF_ERROR(GetString(f.value, &audio.format));
       }
     }
     if (!have_data) return Error("data: required field is missing");
@@ -469,46 +471,37 @@ class RequestParser {
     return OkStatus();
   }
 
-  Status ParseEmbeddingInput(od::value& v) {
-    od::json_type t{};
-    BURSAR_RETURN_IF_ERROR(Type(v, &t));
-    if (t == od::json_type::string) {
-      std::string_view text;
-      BURSAR_RETURN_IF_ERROR(GetStringView(v, &text));
-      AddText(text);
+  Status ParseEmbeddingInput(element v) {
+    if (v.type() == element_type::STRING) {
+      AddText(v.get_string().value_unsafe());
       out_->input_count = 1;
       return OkStatus();
     }
-    od::array arr;
+    dom::array arr;
     if (auto e = v.get_array().get(arr)) {
       return TypeError(e, "a string, an array of strings or an array of token arrays");
     }
+    if (arr.size() == 0) return Error("must not be empty");
     int64_t i = 0;
-    for (auto er : arr) {
+    for (element item : arr) {
       Scope s(path_, i);
-      od::value item;
-      if (auto e = er.get(item)) return JsonError(e);
-      od::json_type it{};
-      BURSAR_RETURN_IF_ERROR(Type(item, &it));
-      if (it == od::json_type::number) {
+      const element_type t = item.type();
+      if (t == element_type::INT64 || t == element_type::UINT64 || t == element_type::DOUBLE) {
         // A single input given as token ids.
         int64_t tok = 0;
         if (auto e = item.get_int64().get(tok)) return TypeError(e, "an integer token id");
         ++out_->input_token_ids;
         out_->input_count = 1;
-      } else if (it == od::json_type::string) {
-        std::string_view text;
-        BURSAR_RETURN_IF_ERROR(GetStringView(item, &text));
-        AddText(text);
+      } else if (t == element_type::STRING) {
+        AddText(item.get_string().value_unsafe());
         ++out_->input_count;
-      } else if (it == od::json_type::array) {
-        od::array toks;
-        if (auto e = item.get_array().get(toks)) return JsonError(e);
+      } else if (t == element_type::ARRAY) {
         int64_t j = 0;
-        for (auto tr : toks) {
+        const dom::array toks = item.get_array().value_unsafe();
+        for (element tok_el : toks) {
           Scope s2(path_, j);
           int64_t tok = 0;
-          if (auto e = tr.get_int64().get(tok)) return TypeError(e, "an integer token id");
+          if (auto e = tok_el.get_int64().get(tok)) return TypeError(e, "an integer token id");
           ++out_->input_token_ids;
           ++j;
         }
@@ -522,7 +515,6 @@ class RequestParser {
                                       " inputs");
       }
     }
-    if (i == 0) return Error("must not be empty");
     return OkStatus();
   }
 
@@ -550,12 +542,70 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
+// Scanner over JSON text already validated by simdjson (so it need not check syntax).
+bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t SkipWs(std::string_view s, size_t i) {
+  while (i < s.size() && IsWs(s[i])) ++i;
+  return i;
+}
+
+// i at the opening quote; returns the index after the closing quote.
+size_t SkipString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
   }
-  return s;
+  return s.size();
+}
+
+// i at the first byte of a value; returns the index after it.
+size_t SkipValue(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = SkipString(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && !IsWs(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
+  return i;
+}
+
+struct Member {
+  size_t value_begin;
+  size_t value_end;
+};
+
+// i at '{'; returns the members in document order and sets *end after the closing '}'.
+std::vector<Member> ScanObject(std::string_view s, size_t i, size_t* end) {
+  std::vector<Member> out;
+  i = SkipWs(s, i + 1);
+  while (i < s.size() && s[i] != '}') {
+    i = SkipWs(s, SkipString(s, i));  // key
+    i = SkipWs(s, i + 1);             // ':'
+    const size_t begin = i;
+    i = SkipValue(s, i);
+    out.push_back({begin, i});
+    i = SkipWs(s, i);
+    if (i < s.size() && s[i] == ',') i = SkipWs(s, i + 1);
+  }
+  *end = i + 1;
+  return out;
 }
 
 }  // namespace
@@ -578,93 +628,71 @@ StatusOr<ParsedRequest> ParseEmbeddingsRequest(std::string_view body) {
 StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view upstream_model,
                                          bool ensure_include_usage) {
   if (body.size() > kMaxRequestBodyBytes) {
-    return ResourceExhaustedError("body: too large");
+    return ResourceExhaustedError("body: " + std::to_string(body.size()) +
+                                  " bytes exceeds the limit of " +
+                                  std::to_string(kMaxRequestBodyBytes));
   }
+  // Validate (and read the keys, unescaped) with simdjson; then find the byte spans with a
+  // scanner that may assume valid JSON (the DOM keeps no source offsets).
+  DomParser parser;
+  element doc;
+  if (auto e = parser.Parse(body, &doc)) {
+    return InvalidArgumentError(std::string("body: invalid JSON (") + simdjson::error_message(e) +
+                                ")");
+  }
+  dom::object obj;
+  if (doc.get_object().get(obj)) return InvalidArgumentError("body: expected an object");
+  size_t top_end = 0;
+  const std::vector<Member> members = ScanObject(body, SkipWs(body, 0), &top_end);
   struct Edit {
     size_t offset;
     size_t length;
     std::string text;
   };
   std::vector<Edit> edits;
-  simdjson::padded_string padded(body);
-  const char* base = padded.data();
-  thread_local od::parser parser;
-  od::document doc;
-  auto bad = [](std::string_view where, error_code e) {
-    return InvalidArgumentError(std::string(where) + ": invalid JSON (" +
-                                simdjson::error_message(e) + ")");
-  };
-  if (auto e = parser.iterate(padded).get(doc)) return bad("body", e);
-  od::object obj;
-  if (auto e = doc.get_object().get(obj)) return bad("body", e);
   bool have_model = false, have_stream_options = false;
-  size_t fields = 0;
-  for (auto fr : obj) {
-    ++fields;
-    od::field f;
-    if (auto e = std::move(fr).get(f)) return bad("body", e);
-    std::string_view key;
-    if (auto e = f.unescaped_key().get(key)) return bad("body", e);
-    od::value v = f.value();
-    if (key == "model") {
-      std::string_view tok;
-      tok = v.raw_json_token();
-      tok = TrimRight(tok);
+  size_t k = 0;
+  for (dom::key_value_pair field : obj) {
+    const Member& m = members[k++];
+    if (field.key == "model") {
       std::string repl;
       AppendJsonString(&repl, upstream_model);
-      edits.push_back({static_cast<size_t>(tok.data() - base), tok.size(), std::move(repl)});
+      edits.push_back({m.value_begin, m.value_end - m.value_begin, std::move(repl)});
       have_model = true;
-    } else if (key == "stream_options" && ensure_include_usage) {
+    } else if (field.key == "stream_options" && ensure_include_usage) {
       have_stream_options = true;
-      std::string_view tok;
-      tok = v.raw_json_token();
-      od::json_type t{};
-      if (auto e = v.type().get(t)) return bad("stream_options", e);
-      if (t == od::json_type::null) {
-        tok = TrimRight(tok);
-        edits.push_back(
-            {static_cast<size_t>(tok.data() - base), tok.size(), "{\"include_usage\":true}"});
+      if (field.value.is_null()) {
+        edits.push_back({m.value_begin, m.value_end - m.value_begin, "{\"include_usage\":true}"});
         continue;
       }
-      od::object so;
-      if (v.get_object().get(so) != simdjson::SUCCESS) {
+      dom::object so;
+      if (field.value.get_object().get(so)) {
         return InvalidArgumentError("stream_options: expected an object");
       }
-      const size_t open = static_cast<size_t>(tok.data() - base);  // the '{'
+      size_t so_end = 0;
+      const std::vector<Member> so_members = ScanObject(body, m.value_begin, &so_end);
       bool found = false;
-      size_t so_fields = 0;
-      for (auto sfr : so) {
-        ++so_fields;
-        od::field sf;
-        if (auto e = std::move(sfr).get(sf)) return bad("stream_options", e);
-        std::string_view skey;
-        if (auto e = sf.unescaped_key().get(skey)) return bad("stream_options", e);
-        if (skey != "include_usage") continue;
-        od::value sv = sf.value();
-        std::string_view stok;
-        stok = sv.raw_json_token();
-        stok = TrimRight(stok);
-        if (stok != "true") {
-          edits.push_back({static_cast<size_t>(stok.data() - base), stok.size(), "true"});
-        }
+      size_t j = 0;
+      for (dom::key_value_pair sf : so) {
+        const Member& sm = so_members[j++];
+        if (sf.key != "include_usage") continue;
         found = true;
+        if (body.substr(sm.value_begin, sm.value_end - sm.value_begin) != "true") {
+          edits.push_back({sm.value_begin, sm.value_end - sm.value_begin, "true"});
+        }
       }
       if (!found) {
         edits.push_back(
-            {open + 1, 0, so_fields ? "\"include_usage\":true," : "\"include_usage\":true"});
+            {m.value_begin + 1, 0,
+             so_members.empty() ? "\"include_usage\":true" : "\"include_usage\":true,"});
       }
     }
   }
-  if (!AtEnd(doc)) return InvalidArgumentError("body: unexpected content after the object");
   if (!have_model) return InvalidArgumentError("model: required field is missing");
   if (ensure_include_usage && !have_stream_options) {
-    const std::string_view trimmed = TrimRight(body);
-    if (trimmed.empty() || trimmed.back() != '}') {
-      return InvalidArgumentError("body: expected an object");
-    }
-    edits.push_back({trimmed.size() - 1, 0,
-                     fields ? ",\"stream_options\":{\"include_usage\":true}"
-                            : "\"stream_options\":{\"include_usage\":true}"});
+    edits.push_back({top_end - 1, 0,
+                     members.empty() ? "\"stream_options\":{\"include_usage\":true}"
+                                     : ",\"stream_options\":{\"include_usage\":true}"});
   }
   std::sort(edits.begin(), edits.end(),
             [](const Edit& a, const Edit& b) { return a.offset < b.offset; });
@@ -672,9 +700,6 @@ StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view
   out.reserve(body.size() + 64 + upstream_model.size());
   size_t pos = 0;
   for (const Edit& e : edits) {
-    if (e.offset < pos || e.offset + e.length > body.size()) {
-      return InvalidArgumentError("body: overlapping fields");  // duplicate keys
-    }
     out.append(body.substr(pos, e.offset - pos));
     out.append(e.text);
     pos = e.offset + e.length;

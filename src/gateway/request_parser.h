@@ -1,11 +1,12 @@
 // Parsing of OpenAI-compatible request bodies (chat completions, embeddings) for routing and
-// metering, with simdjson on-demand.
+// metering, with simdjson's DOM API (validating, runtime-dispatched SIMD kernel; the on-demand
+// API would run the fallback kernel in a portable build and skips unread parts unvalidated).
 //
 // ParseChatRequest / ParseEmbeddingsRequest read what metering needs into a ParsedRequest that
 // owns its data (it does not point into `body`): text size, images (data: URLs are decoded once
 // to read their header; only the dimensions and byte count are kept), audio (decoded once to
-// measure its duration). The body is copied once into a padded buffer (simdjson needs
-// SIMDJSON_PADDING readable bytes after the end).
+// measure its duration). The body is copied once into a padded per-thread buffer (simdjson
+// needs SIMDJSON_PADDING readable bytes after the end).
 //
 // RewriteRequestBody replaces the top-level "model" value with the upstream model id and, when
 // asked, makes sure "stream_options":{"include_usage":true} is present; every other byte of

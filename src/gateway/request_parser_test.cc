@@ -61,6 +61,15 @@ TEST(RequestParserTest, TextChat) {
   EXPECT_TRUE(r->images.empty());
 }
 
+TEST(RequestParserTest, CountsCodePointsOfMultibyteText) {
+  // 2-, 3- and 4-byte sequences across 8-byte words: 22 code points in 34 bytes.
+  auto r = ParseChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":"caf\u00e9 \u65e5\u672c\u8a9e\ud83d\ude00 na\u00efve \u00fcber!!"}]})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->text_chars, 22);
+  EXPECT_EQ(r->text_bytes, 34);
+}
+
 TEST(RequestParserTest, MaxCompletionTokensWinsInAnyOrder) {
   auto a =
       ParseChatRequest(R"({"max_completion_tokens":7,"max_tokens":9,"model":"m","messages":[]})");

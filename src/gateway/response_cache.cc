@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -11,10 +12,7 @@
 namespace bursar::gateway {
 namespace {
 
-namespace od = simdjson::ondemand;
-
-// True when the whole document was consumed (document::at_end is not public in 3.0).
-bool AtEnd(od::document& doc) { return doc.current_location().error() == simdjson::OUT_OF_BOUNDS; }
+namespace dom = simdjson::dom;
 
 void AppendString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -35,36 +33,19 @@ void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
+template <typename T>
+void AppendNumber(std::string* out, T v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  out->append(buf, r.ptr);
 }
 
-Status Bad(simdjson::error_code e) {
-  return InvalidArgumentError(std::string("body: invalid JSON (") + simdjson::error_message(e) +
-                              ")");
-}
-
-Status Normalize(od::value v, std::string* out) {
-  od::json_type t{};
-  if (auto e = v.type().get(t)) return Bad(e);
-  switch (t) {
-    case od::json_type::object: {
-      od::object o;
-      if (auto e = v.get_object().get(o)) return Bad(e);
-      std::vector<std::pair<std::string, std::string>> fields;
-      for (auto fr : o) {
-        od::field f;
-        if (auto e = std::move(fr).get(f)) return Bad(e);
-        std::string_view key;
-        if (auto e = f.unescaped_key().get(key)) return Bad(e);
-        std::pair<std::string, std::string> kv{std::string(key), {}};
-        BURSAR_RETURN_IF_ERROR(Normalize(f.value(), &kv.second));
-        fields.push_back(std::move(kv));
-      }
+void Normalize(dom::element v, std::string* out) {
+  switch (v.type()) {
+    case dom::element_type::OBJECT: {
+      const dom::object o = v.get_object().value_unsafe();
+      std::vector<std::pair<std::string_view, dom::element>> fields;
+      for (dom::key_value_pair f : o) fields.emplace_back(f.key, f.value);
       std::stable_sort(fields.begin(), fields.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
       out->push_back('{');
@@ -72,55 +53,42 @@ Status Normalize(od::value v, std::string* out) {
         if (i) out->push_back(',');
         AppendString(out, fields[i].first);
         out->push_back(':');
-        out->append(fields[i].second);
+        Normalize(fields[i].second, out);
       }
       out->push_back('}');
-      return OkStatus();
+      return;
     }
-    case od::json_type::array: {
-      od::array a;
-      if (auto e = v.get_array().get(a)) return Bad(e);
+    case dom::element_type::ARRAY: {
+      const dom::array a = v.get_array().value_unsafe();
       out->push_back('[');
       bool first = true;
-      for (auto er : a) {
-        od::value item;
-        if (auto e = er.get(item)) return Bad(e);
+      for (dom::element item : a) {
         if (!first) out->push_back(',');
         first = false;
-        BURSAR_RETURN_IF_ERROR(Normalize(item, out));
+        Normalize(item, out);
       }
       out->push_back(']');
-      return OkStatus();
+      return;
     }
-    case od::json_type::string: {
-      std::string_view s;
-      if (auto e = v.get_string().get(s)) return Bad(e);
-      AppendString(out, s);
-      return OkStatus();
-    }
-    case od::json_type::number: {
-      std::string_view tok;
-      tok = v.raw_json_token();
-      double d;
-      if (auto e = v.get_double().get(d)) return Bad(e);  // validates the number
-      out->append(TrimRight(tok));
-      return OkStatus();
-    }
-    case od::json_type::boolean: {
-      bool b;
-      if (auto e = v.get_bool().get(b)) return Bad(e);
-      out->append(b ? "true" : "false");
-      return OkStatus();
-    }
-    case od::json_type::null: {
-      bool is_null = false;
-      if (auto e = v.is_null().get(is_null)) return Bad(e);
-      if (!is_null) return Bad(simdjson::N_ATOM_ERROR);
+    case dom::element_type::STRING:
+      AppendString(out, v.get_string().value_unsafe());
+      return;
+    case dom::element_type::INT64:
+      AppendNumber(out, v.get_int64().value_unsafe());
+      return;
+    case dom::element_type::UINT64:
+      AppendNumber(out, v.get_uint64().value_unsafe());
+      return;
+    case dom::element_type::DOUBLE:
+      AppendNumber(out, v.get_double().value_unsafe());
+      return;
+    case dom::element_type::BOOL:
+      out->append(v.get_bool().value_unsafe() ? "true" : "false");
+      return;
+    case dom::element_type::NULL_VALUE:
       out->append("null");
-      return OkStatus();
-    }
+      return;
   }
-  return InvalidArgumentError("body: invalid JSON");
 }
 
 std::string Sha256Hex(std::string_view a, std::string_view b) {
@@ -146,25 +114,19 @@ std::string Sha256Hex(std::string_view a, std::string_view b) {
 }  // namespace
 
 StatusOr<std::string> NormalizeJson(std::string_view json) {
-  simdjson::padded_string padded(json);
-  thread_local od::parser parser;
-  od::document doc;
-  if (auto e = parser.iterate(padded).get(doc)) return Bad(e);
+  thread_local dom::parser parser;
+  thread_local std::string buffer;
+  buffer.assign(json);
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  dom::element doc;
+  if (auto e = parser.parse(reinterpret_cast<const uint8_t*>(buffer.data()), json.size(), false)
+                   .get(doc)) {
+    return InvalidArgumentError(std::string("body: invalid JSON (") + simdjson::error_message(e) +
+                                ")");
+  }
   std::string out;
   out.reserve(json.size());
-  od::json_type t{};
-  if (auto e = doc.type().get(t)) return Bad(e);
-  if (t == od::json_type::object || t == od::json_type::array) {
-    od::value v;
-    if (auto e = doc.get_value().get(v)) return Bad(e);
-    BURSAR_RETURN_IF_ERROR(Normalize(v, &out));
-  } else {
-    // Scalar documents: keep the token.
-    std::string_view tok;
-    if (auto e = doc.raw_json_token().get(tok)) return Bad(e);
-    out.append(TrimRight(tok));
-  }
-  if (!AtEnd(doc)) return InvalidArgumentError("body: unexpected content after the JSON value");
+  Normalize(doc, &out);
   return out;
 }
 

@@ -32,8 +32,8 @@
 
 namespace bursar::gateway {
 
-// Key order- and whitespace-insensitive JSON text (sorted keys, minimal spacing; strings and
-// numbers are kept as their raw JSON tokens).
+// Key order- and whitespace-insensitive JSON text (sorted keys, no spacing, strings re-escaped
+// minimally, numbers in their shortest round-trip form: 1.50 and 1.5 are the same).
 StatusOr<std::string> NormalizeJson(std::string_view json);
 
 // Lowercase hex SHA-256 of route + '\n' + NormalizeJson(body).

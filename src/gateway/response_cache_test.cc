@@ -45,7 +45,8 @@ TEST(NormalizeJsonTest, KeyOrderAndWhitespaceInsensitive) {
   auto esc = NormalizeJson(R"({"k":"\u0041\n"})");
   ASSERT_TRUE(esc.ok());
   EXPECT_EQ(*esc, "{\"k\":\"A\\u000a\"}");
-  EXPECT_EQ(*NormalizeJson("[1.50, 2e3]"), "[1.50,2e3]");
+  EXPECT_EQ(*NormalizeJson("[1.50, 2e3, -0, 18446744073709551615]"),
+            "[1.5,2000,0,18446744073709551615]");
   EXPECT_FALSE(NormalizeJson("{\"a\":").ok());
   EXPECT_FALSE(NormalizeJson("{\"a\":1} x").ok());
 }

@@ -8,93 +8,83 @@
 namespace bursar::gateway {
 namespace {
 
-namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 
 Status Bad(std::string_view path, std::string_view what) {
   return InvalidArgumentError(std::string(path) + ": " + std::string(what));
 }
 
-Status ReadCount(od::value& v, std::string_view path, int64_t* out) {
-  od::json_type t{};
-  if (v.type().get(t)) return Bad(path, "invalid JSON");
-  if (t == od::json_type::null) return OkStatus();
+Status ReadCount(dom::element v, std::string_view path, int64_t* out) {
+  if (v.is_null()) return OkStatus();
   int64_t n = 0;
   if (v.get_int64().get(n) || n < 0) return Bad(path, "expected a non-negative integer");
   *out = n;
   return OkStatus();
 }
 
-// Reads {"cached_tokens":..,"audio_tokens":..,...} into the named outputs.
-Status ReadDetails(od::value& v, std::string_view path, std::string_view k1, int64_t* o1,
-                   std::string_view k2, int64_t* o2, std::string_view k3, int64_t* o3) {
-  od::json_type t{};
-  if (v.type().get(t)) return Bad(path, "invalid JSON");
-  if (t == od::json_type::null) return OkStatus();
-  od::object o;
-  if (v.get_object().get(o)) return Bad(path, "expected an object");
-  for (auto fr : o) {
-    od::field f;
-    if (std::move(fr).get(f)) return Bad(path, "invalid JSON");
-    std::string_view key;
-    if (f.unescaped_key().get(key)) return Bad(path, "invalid JSON");
-    od::value fv = f.value();
-    int64_t* dst = key == k1 ? o1 : key == k2 ? o2 : (!k3.empty() && key == k3) ? o3 : nullptr;
-    if (dst) BURSAR_RETURN_IF_ERROR(ReadCount(fv, std::string(path) + "." + std::string(key), dst));
-  }
-  return OkStatus();
-}
+struct Detail {
+  std::string_view key;
+  int64_t* out;
+};
 
-Status ReadUsageObject(od::value& v, Usage* u) {
-  od::object o;
-  if (v.get_object().get(o)) return Bad("usage", "expected an object");
-  for (auto fr : o) {
-    od::field f;
-    if (std::move(fr).get(f)) return Bad("usage", "invalid JSON");
-    std::string_view key;
-    if (f.unescaped_key().get(key)) return Bad("usage", "invalid JSON");
-    od::value fv = f.value();
-    if (key == "prompt_tokens" || key == "input_tokens") {
-      BURSAR_RETURN_IF_ERROR(ReadCount(fv, "usage.prompt_tokens", &u->prompt_tokens));
-    } else if (key == "completion_tokens" || key == "output_tokens") {
-      BURSAR_RETURN_IF_ERROR(ReadCount(fv, "usage.completion_tokens", &u->completion_tokens));
-    } else if (key == "prompt_tokens_details" || key == "input_tokens_details") {
-      BURSAR_RETURN_IF_ERROR(ReadDetails(fv, "usage.prompt_tokens_details", "cached_tokens",
-                                         &u->cached_tokens, "audio_tokens", &u->audio_input_tokens,
-                                         "image_tokens", &u->image_tokens));
-    } else if (key == "completion_tokens_details" || key == "output_tokens_details") {
-      BURSAR_RETURN_IF_ERROR(ReadDetails(fv, "usage.completion_tokens_details", "reasoning_tokens",
-                                         &u->reasoning_tokens, "audio_tokens",
-                                         &u->audio_output_tokens, "", nullptr));
+// Reads {"cached_tokens":..,"audio_tokens":..,...} into the outputs named in `details`.
+Status ReadDetails(dom::element v, std::string_view path, std::initializer_list<Detail> details) {
+  if (v.is_null()) return OkStatus();
+  dom::object o;
+  if (v.get_object().get(o)) return Bad(path, "expected an object");
+  for (dom::key_value_pair f : o) {
+    for (const Detail& d : details) {
+      if (f.key == d.key) {
+        BURSAR_RETURN_IF_ERROR(
+            ReadCount(f.value, std::string(path) + "." + std::string(f.key), d.out));
+      }
     }
   }
   return OkStatus();
 }
 
-// Finds "usage" in a top-level object. found=false when absent or null.
+Status ReadUsageObject(dom::element v, Usage* u) {
+  dom::object o;
+  if (v.get_object().get(o)) return Bad("usage", "expected an object");
+  for (dom::key_value_pair f : o) {
+    const std::string_view key = f.key;
+    if (key == "prompt_tokens" || key == "input_tokens") {
+      BURSAR_RETURN_IF_ERROR(ReadCount(f.value, "usage.prompt_tokens", &u->prompt_tokens));
+    } else if (key == "completion_tokens" || key == "output_tokens") {
+      BURSAR_RETURN_IF_ERROR(ReadCount(f.value, "usage.completion_tokens", &u->completion_tokens));
+    } else if (key == "prompt_tokens_details" || key == "input_tokens_details") {
+      BURSAR_RETURN_IF_ERROR(ReadDetails(f.value, "usage.prompt_tokens_details",
+                                         {{"cached_tokens", &u->cached_tokens},
+                                          {"audio_tokens", &u->audio_input_tokens},
+                                          {"image_tokens", &u->image_tokens}}));
+    } else if (key == "completion_tokens_details" || key == "output_tokens_details") {
+      BURSAR_RETURN_IF_ERROR(ReadDetails(
+          f.value, "usage.completion_tokens_details",
+          {{"reasoning_tokens", &u->reasoning_tokens}, {"audio_tokens", &u->audio_output_tokens}}));
+    }
+  }
+  return OkStatus();
+}
+
+// Finds "usage" in a top-level object. found=false when absent or null. Uses simdjson's DOM
+// (validating, runtime-dispatched SIMD kernel).
 Status FindUsage(std::string_view json, Usage* u, bool* found) {
   *found = false;
-  simdjson::padded_string padded(json);
-  thread_local od::parser parser;
-  od::document doc;
-  if (auto e = parser.iterate(padded).get(doc)) {
+  thread_local dom::parser parser;
+  thread_local std::string buffer;
+  buffer.assign(json);
+  buffer.append(simdjson::SIMDJSON_PADDING, '\0');
+  dom::element doc;
+  if (auto e = parser.parse(reinterpret_cast<const uint8_t*>(buffer.data()), json.size(), false)
+                   .get(doc)) {
     return Bad("body", std::string("invalid JSON (") + simdjson::error_message(e) + ")");
   }
-  od::object obj;
+  dom::object obj;
   if (doc.get_object().get(obj)) return Bad("body", "expected an object");
-  for (auto fr : obj) {
-    od::field f;
-    if (auto e = std::move(fr).get(f)) {
-      return Bad("body", std::string("invalid JSON (") + simdjson::error_message(e) + ")");
-    }
-    std::string_view key;
-    if (f.unescaped_key().get(key)) return Bad("body", "invalid JSON");
-    if (key != "usage") continue;
-    od::value v = f.value();
-    od::json_type t{};
-    if (v.type().get(t)) return Bad("usage", "invalid JSON");
-    if (t == od::json_type::null) continue;
+  for (dom::key_value_pair f : obj) {
+    if (f.key != "usage" || f.value.is_null()) continue;
     *u = Usage{};
-    BURSAR_RETURN_IF_ERROR(ReadUsageObject(v, u));
+    BURSAR_RETURN_IF_ERROR(ReadUsageObject(f.value, u));
     *found = true;
   }
   return OkStatus();
