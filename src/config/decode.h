@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,7 @@ struct Registry {
   std::vector<Reference> refs;
   std::vector<std::string> gpu_types;                             // declared in PriceCatalogs
   std::map<std::string, std::vector<std::string>> route_targets;  // Route name -> target Models
+  std::set<std::string> production_workloads;  // "Kind/name" labelled env=prod|production
 };
 
 class Decoder {

@@ -312,6 +312,7 @@ void DecodeRemediation(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
                               "; expected \"Kind/name\" such as Deployment/inference");
             } else {
               d.Refer("Workload", act.workload, *w, a.At("workload"));
+              d.Refer("NonProductionWorkload", act.workload, *w, a.At("workload"));
             }
           }
           const YamlNode* hours = a.Require("offHours", "\"HH:MM-HH:MM\" (24-hour clock)");

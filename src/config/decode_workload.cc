@@ -107,6 +107,11 @@ void DecodeWorkload(Decoder& d, const YamlNode& root, std::string api_version, s
     d.Declare("Workload", kind + "/" + w.meta.name, *name);
   }
   if (meta.ok()) d.ReadStringMap(meta.Get("labels"), meta.At("labels"), &w.meta.labels);
+  auto env = w.meta.labels.find("env");
+  if (!w.meta.name.empty() && env != w.meta.labels.end() &&
+      (env->second == "prod" || env->second == "production")) {
+    d.registry().production_workloads.insert(kind + "/" + w.meta.name);
+  }
   const YamlNode* gpu_where = nullptr;
   if (meta.ok()) {
     ReadGpuAnnotation(d, meta.Get("annotations"), path.Field("metadata.annotations"), &w,

@@ -150,9 +150,20 @@ std::string ResolveGpuType(std::string_view type, const std::set<std::string>& k
 void CheckNames(Decoder& d, const Registry& reg) {
   std::map<std::pair<std::string, std::string>, const internal::NameDecl*> first;
   std::map<std::string, std::set<std::string>> by_kind;
+  // Workloads carry no catalog reference, so one catalog prices them all.
+  const internal::NameDecl* first_catalog = nullptr;
   for (const internal::NameDecl& decl : reg.names) {
     by_kind[decl.kind].insert(decl.name);
     auto [it, inserted] = first.emplace(std::make_pair(decl.kind, decl.name), &decl);
+    if (decl.kind == "PriceCatalog" && first_catalog != nullptr && first_catalog != &decl) {
+      const SourceLocation& w = first_catalog->where;
+      d.Error(decl.where, "second PriceCatalog " + Quote(decl.name) + "; the first is " +
+                              Quote(first_catalog->name) + " at " + w.file + ":" +
+                              std::to_string(w.line) + ":" + std::to_string(w.column) +
+                              "; expected one PriceCatalog per repository");
+      continue;
+    }
+    if (decl.kind == "PriceCatalog" && first_catalog == nullptr) first_catalog = &decl;
     if (inserted || decl.kind == "Workload") continue;  // same name, other namespaces: fine
     const SourceLocation& w = it->second->where;
     std::string at = w.file + ":" + std::to_string(w.line) + ":" + std::to_string(w.column);
@@ -173,6 +184,13 @@ void CheckNames(Decoder& d, const Registry& reg) {
       d.Error(ref.where, "unknown GPU type " + Quote(ref.name) + " in " + ref.from +
                              "; expected a GPU type priced in a PriceCatalog: " +
                              JoinNames({gpu_types.begin(), gpu_types.end()}));
+      continue;
+    }
+    if (ref.target_kind == "NonProductionWorkload") {
+      if (!reg.production_workloads.contains(ref.name)) continue;
+      d.Error(ref.where, ref.from + ": " + ref.name +
+                             " is labelled env=prod; expected a non-production workload (scaleDown "
+                             "lowers replicas off-hours only outside production)");
       continue;
     }
     if (ref.target_kind == "RouteTarget") {

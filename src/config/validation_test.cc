@@ -67,6 +67,7 @@ struct Case {
   std::string yaml;
   std::string where;               // "case.yaml:L:C"
   std::vector<std::string> words;  // each must occur in the message
+  bool with_base = true;           // load kBase (as base.yaml) beside the case
 };
 
 std::vector<Case> Cases() {
@@ -230,6 +231,18 @@ std::vector<Case> Cases() {
        {"invalid quantity \"0.0001\"",
         "Job \"j\" spec.template.spec.containers[0].resources.limits.cpu",
         "finer than the smallest unit", "500m"}},
+      {"ScaleDownProductionWorkload",
+       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, labels: {env: prod}}\n---\n" +
+           Doc("Remediation",
+               "  findings: [idle]\n  actions:\n    - type: scaleDown\n      "
+               "workload: Deployment/api\n      offHours: \"20:00-07:00\"\n"),
+       "case.yaml:12:17",
+       {"Deployment/api is labelled env=prod", "expected a non-production workload"}},
+      {"SecondPriceCatalog",
+       Doc("PriceCatalog", "  gpus: {nvidia-l4: {perHour: 0.8}}\n"),
+       "case.yaml:3:18",
+       {"second PriceCatalog \"x\"", "the first is \"cat\" at base.yaml:23:18",
+        "expected one PriceCatalog per repository"}},
       {"DanglingRemediationWorkload",
        Doc("Remediation",
            "  findings: [idle]\n  actions:\n    - type: scaleDown\n      "
@@ -400,7 +413,8 @@ std::vector<Case> Cases() {
            "  gpus:\n    nvidia-t4: {perHour: \"0.35\"}\n  defaultGpuType: "
            "nvidia-b200\n"),
        "case.yaml:7:19",
-       {"unknown GPU type \"nvidia-b200\"", "expected one of spec.gpus: nvidia-t4"}},
+       {"unknown GPU type \"nvidia-b200\"", "expected one of spec.gpus: nvidia-t4"},
+       /*with_base=*/false},
       {"WorkloadGpuNotPriced",
        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: g\n  annotations:\n    "
        "bursar.dev/gpu-type: nvidia-h200\nspec:\n  template:\n    spec:\n      containers:\n    "
@@ -485,7 +499,9 @@ class MalformedTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(MalformedTest, ReportsOneErrorWithPositionAndWording) {
   const Case& c = GetParam();
-  LoadResult r = LoadDesiredState({{"base.yaml", kBase}, {"case.yaml", c.yaml}});
+  std::vector<SourceFile> files = {{"case.yaml", c.yaml}};
+  if (c.with_base) files.insert(files.begin(), {"base.yaml", kBase});
+  LoadResult r = LoadDesiredState(files);
   EXPECT_EQ(r.state, nullptr);
   std::string all;
   for (const Diagnostic& d : r.diagnostics) all += d.ToString() + "\n";
