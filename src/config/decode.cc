@@ -264,16 +264,21 @@ bool Decoder::ReadSeconds(const YamlNode* n, const Path& p, std::chrono::seconds
   return true;
 }
 
-bool Decoder::ReadEnum(const YamlNode* n, const Path& p,
-                       std::initializer_list<std::string_view> values, int* out) {
+bool Decoder::ReadEnum(const YamlNode* n, const Path& p, int* out) {
   if (n == nullptr) return false;
-  std::vector<std::string> names(values.begin(), values.end());
+  const EnumTable* table = FindEnumTable(p.kind, p.table);
+  if (table == nullptr) {
+    Error(*n, "internal error: no enum table for " + p.kind + " " + p.table +
+                  "; expected one in config/fields.cc");
+    return false;
+  }
+  std::vector<std::string> names(table->values.begin(), table->values.end());
   if (!n->IsScalar()) {
     WrongType(*n, p, "one of: " + JoinNames(names));
     return false;
   }
   int i = 0;
-  for (std::string_view v : values) {
+  for (std::string_view v : table->values) {
     if (n->value == v) {
       *out = i;
       return true;

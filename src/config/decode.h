@@ -30,6 +30,7 @@ struct Path {
   std::string subject;
   std::string path;
   std::string table;
+  std::string kind = {};  // bursar kind, for the field and enum tables ("" for Kubernetes)
 
   Path Field(std::string_view f) const;
   Path Index(size_t i) const;                 // path "x[3]", table "x[]"
@@ -90,9 +91,8 @@ class Decoder {
   bool ReadDuration(const YamlNode* n, const Path& p, bool allow_zero,
                     std::chrono::milliseconds* out);
   bool ReadSeconds(const YamlNode* n, const Path& p, std::chrono::seconds* out);
-  // One of `values`; `*out` is its index.
-  bool ReadEnum(const YamlNode* n, const Path& p, std::initializer_list<std::string_view> values,
-                int* out);
+  // One of the values of the EnumTable for (p.kind, p.table); `*out` is its index.
+  bool ReadEnum(const YamlNode* n, const Path& p, int* out);
   bool ReadStringList(const YamlNode* n, const Path& p, std::string_view expect,
                       std::vector<std::string>* out, std::vector<const YamlNode*>* nodes = nullptr);
   bool ReadStringMap(const YamlNode* n, const Path& p, std::map<std::string, std::string>* out);

@@ -60,8 +60,7 @@ void DecodeModel(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
     }
     d.ReadDuration(spec.Get("timeout"), spec.At("timeout"), false, &m.timeout);
     int scheme = 0;
-    if (d.ReadEnum(spec.Get("imageTokens"), spec.At("imageTokens"),
-                   {"none", "openai", "anthropic", "gemini", "flat"}, &scheme)) {
+    if (d.ReadEnum(spec.Get("imageTokens"), spec.At("imageTokens"), &scheme)) {
       m.image_tokens = static_cast<ImageTokenScheme>(scheme);
     }
     const YamlNode* mods = spec.Get("modalities");
@@ -73,8 +72,7 @@ void DecodeModel(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
     } else {
       for (size_t i = 0; i < mods->items.size(); ++i) {
         int v = 0;
-        if (!d.ReadEnum(mods->items[i], spec.At("modalities").Index(i),
-                        {"text", "image", "audio", "embedding"}, &v)) {
+        if (!d.ReadEnum(mods->items[i], spec.At("modalities").Index(i), &v)) {
           continue;
         }
         auto mod = static_cast<Modality>(v);
@@ -167,8 +165,7 @@ void DecodeRoute(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
           r.retry.on_connect_error = r.retry.on_timeout = r.retry.on_5xx = false;
           for (size_t i = 0; i < on->items.size(); ++i) {
             int v = 0;
-            if (!d.ReadEnum(on->items[i], retry.At("on").Index(i), {"connect", "timeout", "5xx"},
-                            &v)) {
+            if (!d.ReadEnum(on->items[i], retry.At("on").Index(i), &v)) {
               continue;
             }
             (v == 0   ? r.retry.on_connect_error

@@ -80,7 +80,7 @@ void DecodeBudget(Decoder& d, const Fields& doc, Metadata meta, DesiredState* st
       ReadRefs(d, scope.Get("routes"), scope.At("routes"), "Route", &b.scope.routes);
     }
     int period = 0;
-    if (d.ReadEnum(spec.Get("period"), spec.At("period"), {"day", "week", "month"}, &period)) {
+    if (d.ReadEnum(spec.Get("period"), spec.At("period"), &period)) {
       b.period = static_cast<BudgetPeriod>(period);
     }
     const YamlNode* tz = spec.Get("timeZone");
@@ -116,7 +116,7 @@ void DecodeBudget(Decoder& d, const Fields& doc, Metadata meta, DesiredState* st
                                  t.At("at"), 1, 1000, &th.percent);
           int action = 0;
           bool action_ok = d.ReadEnum(t.Require("action", "one of: alert, downgrade, block"),
-                                      t.At("action"), {"alert", "downgrade", "block"}, &action);
+                                      t.At("action"), &action);
           th.action = static_cast<BudgetAction>(action);
           const YamlNode* to = t.Get("downgradeTo");
           if (action_ok && th.action == BudgetAction::kDowngrade && to == nullptr) {
@@ -162,15 +162,13 @@ void DecodeAlertPolicy(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
     if (NonEmptyList(d, watch, spec.At("watch"), "spend, anomaly, budget, sync")) {
       for (size_t i = 0; i < watch->items.size(); ++i) {
         int v = 0;
-        if (d.ReadEnum(watch->items[i], spec.At("watch").Index(i),
-                       {"spend", "anomaly", "budget", "sync"}, &v)) {
+        if (d.ReadEnum(watch->items[i], spec.At("watch").Index(i), &v)) {
           a.watch.push_back(watch->items[i]->value);
         }
       }
     }
     int sens = 0;
-    if (d.ReadEnum(spec.Get("sensitivity"), spec.At("sensitivity"), {"low", "medium", "high"},
-                   &sens)) {
+    if (d.ReadEnum(spec.Get("sensitivity"), spec.At("sensitivity"), &sens)) {
       a.sensitivity = spec.Get("sensitivity")->value;
     }
     d.ReadStringList(spec.Get("groupBy"), spec.At("groupBy"), "tag names or route/model/key",
@@ -189,8 +187,7 @@ void DecodeAlertPolicy(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
         }
         AlertSink sink;
         int type = 0;
-        if (d.ReadEnum(s.Require("type", "one of: webhook, slack"), s.At("type"),
-                       {"webhook", "slack"}, &type)) {
+        if (d.ReadEnum(s.Require("type", "one of: webhook, slack"), s.At("type"), &type)) {
           sink.type = type == 0 ? "webhook" : "slack";
         }
         const YamlNode* url = s.Get("url");
@@ -239,14 +236,13 @@ void DecodeRemediation(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
     if (NonEmptyList(d, findings, spec.At("findings"), kFindings)) {
       for (size_t i = 0; i < findings->items.size(); ++i) {
         int v = 0;
-        if (d.ReadEnum(findings->items[i], spec.At("findings").Index(i),
-                       {"anomaly", "budget", "forecast", "drift", "idle"}, &v)) {
+        if (d.ReadEnum(findings->items[i], spec.At("findings").Index(i), &v)) {
           r.findings.push_back(findings->items[i]->value);
         }
       }
     }
     int mode = 0;
-    if (d.ReadEnum(spec.Get("mode"), spec.At("mode"), {"commit", "propose"}, &mode)) {
+    if (d.ReadEnum(spec.Get("mode"), spec.At("mode"), &mode)) {
       r.mode = mode == 0 ? "commit" : "propose";
     }
     const YamlNode* actions =
@@ -263,7 +259,7 @@ void DecodeRemediation(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
         RemediationAction act;
         int type = 0;
         if (!d.ReadEnum(a.Require("type", "one of: shiftRouteWeight, scaleDown, rollback"),
-                        a.At("type"), {"shiftRouteWeight", "scaleDown", "rollback"}, &type)) {
+                        a.At("type"), &type)) {
           continue;
         }
         act.type = a.Get("type")->value;

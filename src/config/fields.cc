@@ -80,6 +80,34 @@ constexpr FieldTable kTables[] = {
 
 #undef BURSAR_KIND_COMMON
 
+// Order matters where a C++ enum is cast from the index (Modality, ImageTokenScheme,
+// BudgetPeriod, BudgetAction).
+constexpr F kModalities[] = {"text", "image", "audio", "embedding"};
+constexpr F kImageTokens[] = {"none", "openai", "anthropic", "gemini", "flat"};
+constexpr F kRetryOn[] = {"connect", "timeout", "5xx"};
+constexpr F kPeriods[] = {"day", "week", "month"};
+constexpr F kActions[] = {"alert", "downgrade", "block"};
+constexpr F kWatch[] = {"spend", "anomaly", "budget", "sync"};
+constexpr F kSensitivity[] = {"low", "medium", "high"};
+constexpr F kSinkTypes[] = {"webhook", "slack"};
+constexpr F kFindings[] = {"anomaly", "budget", "forecast", "drift", "idle"};
+constexpr F kModes[] = {"commit", "propose"};
+constexpr F kRemediationActions[] = {"shiftRouteWeight", "scaleDown", "rollback"};
+
+constexpr EnumTable kEnums[] = {
+    {"Model", "spec.modalities[]", kModalities},
+    {"Model", "spec.imageTokens", kImageTokens},
+    {"Route", "spec.retry.on[]", kRetryOn},
+    {"Budget", "spec.period", kPeriods},
+    {"Budget", "spec.thresholds[].action", kActions},
+    {"AlertPolicy", "spec.watch[]", kWatch},
+    {"AlertPolicy", "spec.sensitivity", kSensitivity},
+    {"AlertPolicy", "spec.sinks[].type", kSinkTypes},
+    {"Remediation", "spec.findings[]", kFindings},
+    {"Remediation", "spec.mode", kModes},
+    {"Remediation", "spec.actions[].type", kRemediationActions},
+};
+
 constexpr F kKinds[] = {"Model",       "Route",       "ApiKey",      "Budget",
                         "AlertPolicy", "Remediation", "PriceCatalog"};
 
@@ -89,6 +117,15 @@ std::span<const FieldTable> KnownFieldTables() { return kTables; }
 
 const FieldTable* FindFieldTable(std::string_view kind, std::string_view path) {
   for (const FieldTable& t : kTables) {
+    if (t.kind == kind && t.path == path) return &t;
+  }
+  return nullptr;
+}
+
+std::span<const EnumTable> KnownEnumTables() { return kEnums; }
+
+const EnumTable* FindEnumTable(std::string_view kind, std::string_view path) {
+  for (const EnumTable& t : kEnums) {
     if (t.kind == kind && t.path == path) return &t;
   }
   return nullptr;

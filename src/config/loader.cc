@@ -52,7 +52,7 @@ const YamlNode* Peek(const YamlNode& map, std::string_view key) {
 
 void DecodeBursar(Decoder& d, const YamlNode& root, const std::string& kind, DesiredState* state) {
   // The name goes into every message, so it is peeked before the strict checks.
-  Path path{kind, "", ""};
+  Path path{kind, "", "", kind};
   const YamlNode* meta_node = Peek(root, "metadata");
   const YamlNode* peek_name = meta_node ? Peek(*meta_node, "name") : nullptr;
   if (peek_name != nullptr && peek_name->IsScalar() && !peek_name->value.empty()) {

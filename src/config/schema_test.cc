@@ -39,22 +39,28 @@ const Json& Resolve(const Json& root, const Json& node) {
   return node;
 }
 
-// Collects, per table path ("", "spec", "spec.targets[]", "spec.gpus{}"), the property names.
+using Enums = std::map<std::string, std::vector<std::string>>;
+
+// Collects, per table path ("", "spec", "spec.targets[]", "spec.gpus{}"), the property names,
+// and per path the values of each `enum`.
 void Walk(const Json& root, const Json& node_in, const std::string& path,
-          std::map<std::string, std::set<std::string>>* out) {
+          std::map<std::string, std::set<std::string>>* out, Enums* enums) {
   const Json& node = Resolve(root, node_in);
   if (!node.is_object()) return;
+  if (node.contains("enum")) {
+    for (const Json& v : node["enum"]) (*enums)[path].push_back(v.get<std::string>());
+  }
   auto join = [&](const std::string& key) { return path.empty() ? key : path + "." + key; };
   if (node.contains("properties")) {
     std::set<std::string>& names = (*out)[path];
     for (const auto& [key, value] : node["properties"].items()) {
       names.insert(key);
-      Walk(root, value, join(key), out);
+      Walk(root, value, join(key), out, enums);
     }
   }
-  if (node.contains("items")) Walk(root, node["items"], path + "[]", out);
+  if (node.contains("items")) Walk(root, node["items"], path + "[]", out, enums);
   if (node.contains("additionalProperties") && node["additionalProperties"].is_object()) {
-    Walk(root, node["additionalProperties"], path + "{}", out);
+    Walk(root, node["additionalProperties"], path + "{}", out, enums);
   }
 }
 
@@ -79,13 +85,30 @@ TEST(SchemaTest, FieldsMatchLoaderTablesExactly) {
   for (std::string_view kind_view : BursarKinds()) {
     std::string kind(kind_view);
     std::map<std::string, std::set<std::string>> from_schema;
-    Walk(schema, schema["$defs"][kind], "", &from_schema);
+    Enums enums;
+    Walk(schema, schema["$defs"][kind], "", &from_schema, &enums);
     std::map<std::string, std::set<std::string>> from_loader;
     for (const FieldTable& t : KnownFieldTables()) {
       if (t.kind != kind) continue;
       from_loader[std::string(t.path)] = std::set<std::string>(t.fields.begin(), t.fields.end());
     }
     // Open string maps (labels, tags) have no table; the schema gives them no properties.
+    EXPECT_EQ(from_schema, from_loader) << "kind " << kind;
+  }
+}
+
+TEST(SchemaTest, EnumValuesMatchLoaderTablesExactly) {
+  Json schema = LoadSchema();
+  ASSERT_FALSE(schema.is_discarded());
+  for (std::string_view kind_view : BursarKinds()) {
+    std::string kind(kind_view);
+    std::map<std::string, std::set<std::string>> fields;
+    Enums from_schema;
+    Walk(schema, schema["$defs"][kind], "", &fields, &from_schema);
+    Enums from_loader;
+    for (const EnumTable& t : KnownEnumTables()) {
+      if (t.kind == kind) from_loader[std::string(t.path)].assign(t.values.begin(), t.values.end());
+    }
     EXPECT_EQ(from_schema, from_loader) << "kind " << kind;
   }
 }
