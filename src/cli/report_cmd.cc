@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "finops/allocation.h"
 #include "ledger/db.h"
 #include "ledger/report.h"
 #include "ledger/store.h"
@@ -25,6 +26,10 @@ struct ReportOptions {
   std::string since;
   std::string until;
   std::string output = "table";
+  // Allocation (finops/allocation.h): both sources, buckets, filters, shared-cost showback, CSV.
+  std::string source = "gateway";
+  std::string every, shared, split = "even";
+  std::vector<std::string> where;
 };
 
 int Fail(const Status& s) {
@@ -57,6 +62,15 @@ int RunReport(const ReportOptions& opt) {
     std::fprintf(stderr, "bursar report: %s is not a data folder\n", opt.data.c_str());
     return kExitUsage;
   }
+  if (opt.source != "gateway" || !opt.every.empty() || !opt.where.empty() ||
+      !opt.shared.empty() || opt.output == "csv") {
+    auto text = finops::RunAllocationCommand({opt.data, opt.source, opt.by, opt.every, opt.since,
+                                              opt.until, opt.where, opt.shared, opt.split,
+                                              opt.output});
+    if (!text.ok()) return Fail(text.status());
+    std::fwrite(text->data(), 1, text->size(), stdout);
+    return kExitOk;
+  }
   auto store = ledger::Store::Open(opt.data);
   if (!store.ok()) return Fail(store.status());
   auto groups = (*store)->Aggregate(dims, filter);
@@ -84,7 +98,19 @@ Runner SetupReport(CLI::App& sub) {
   sub.add_option("--since", opt->since, "From this time, inclusive: RFC 3339 or YYYY-MM-DD (UTC)");
   sub.add_option("--until", opt->until,
                  "Up to this time, exclusive: RFC 3339 or YYYY-MM-DD (its 00:00 UTC)");
-  sub.add_option("--output", opt->output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  sub.add_option("--output", opt->output, "table, json or csv (csv: the --by columns and cost)")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  sub.add_option("--source", opt->source,
+                 "gateway (metered spend), focus (imported cloud bills) or all")
+      ->check(CLI::IsMember({"gateway", "focus", "all"}));
+  sub.add_option("--every", opt->every, "Time buckets: day, week (from Monday) or month (UTC)")
+      ->check(CLI::IsMember({"day", "week", "month"}));
+  sub.add_option("--where", opt->where, "Only rows whose tag or column KEY equals VALUE (repeat)");
+  sub.add_option("--shared", opt->shared,
+                 "Showback: rows whose KEY equals VALUE are shared costs, spread over the other "
+                 "groups");
+  sub.add_option("--split", opt->split, "How shared costs are spread: even or proportional")
+      ->check(CLI::IsMember({"even", "proportional"}));
   sub.footer(
       "Spend recorded by the gateway, grouped, with requests, tokens, cost and cache savings per "
       "group and a TOTAL per currency. Amounts are exact. Records still in the spend log of a "

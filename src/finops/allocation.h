@@ -87,3 +87,22 @@ std::string FormatAllocationCsv(const AllocationReport& report);
 std::optional<int64_t> CostPer(Picos128 cost, int64_t per, int64_t count);
 
 }  // namespace bursar::finops
+
+namespace bursar::finops {
+
+// `bursar report` with the allocation options, as text: opens the ledger at `data` (a folder,
+// sqlite:FILE or a postgres:// URL), parses the options, runs and formats (table|json|csv).
+struct AllocationCommand {
+  std::string data;
+  std::string source = "gateway";
+  std::vector<std::string> by;
+  std::string every;
+  std::string since, until;        // dates or RFC 3339
+  std::vector<std::string> where;  // KEY=VALUE
+  std::string shared;              // KEY=VALUE or ""
+  std::string split = "even";
+  std::string output = "table";
+};
+StatusOr<std::string> RunAllocationCommand(const AllocationCommand& cmd);
+
+}  // namespace bursar::finops
