@@ -14,6 +14,8 @@ constexpr Command kCommands[] = {
     {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
     {"history", "Sync history: commits applied or refused by the server", SetupHistory},
     {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
+    {"import", "Import a cloud bill: bursar import focus FILE (FOCUS 1.0-1.2 CSV)", SetupImport},
+    {"export", "Export gateway spend: bursar export focus (FOCUS 1.2 CSV)", SetupExport},
     {"version", "Print bursar's version", SetupVersion},
 };
 

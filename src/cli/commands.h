@@ -10,5 +10,7 @@ Runner SetupReport(CLI::App& sub);
 Runner SetupValidate(CLI::App& sub);
 Runner SetupDiff(CLI::App& sub);
 Runner SetupHistory(CLI::App& sub);
+Runner SetupImport(CLI::App& sub);
+Runner SetupExport(CLI::App& sub);
 
 }  // namespace bursar::cli
