@@ -28,29 +28,53 @@ Path Path::Index(size_t i) const {
 Path Path::MapValue(std::string_view key) const {
   Path p = *this;
   p.path += ".";
-  p.path += key;
+  p.path += Printable(key, 60);
   p.table += "{}";
   return p;
 }
 
 std::string Path::Describe() const { return path.empty() ? subject : subject + " " + path; }
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  size_t n = 0;
-  for (char c : s) {
-    if (++n > 60) {
+std::string Printable(std::string_view s, size_t max_chars) {
+  // Messages end up in terminals and JSON: keep valid UTF-8, escape everything else.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size();) {
+    if (++chars > max_chars) {
       out += "...";
       break;
     }
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      out += '?';
-    } else {
-      out += c;
+    auto byte = static_cast<unsigned char>(s[i]);
+    size_t len = byte < 0x80           ? 1
+                 : (byte >> 5) == 0x6  ? 2
+                 : (byte >> 4) == 0xe  ? 3
+                 : (byte >> 3) == 0x1e ? 4
+                                       : 0;
+    bool valid = len > 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
     }
+    if (valid && len == 1 && (byte < 0x20 || byte == 0x7f)) valid = false;
+    if (!valid) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+      ++i;
+      continue;
+    }
+    out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+std::string Quote(std::string_view s) {
+  std::string text = Printable(s, 60);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '\\';
+    out += c;
   }
   return out + "\"";
 }

@@ -145,6 +145,9 @@ bool IsNearMiss(std::string_view a, std::string_view b);
 // Whether `a` looks like a misspelling of `b` (edit distance 1 for short names, else 2; case
 // differences count as equal, so "baseURL" is a near miss of "baseUrl").
 bool IsNearMiss(std::string_view a, std::string_view b);
+// `s` as valid UTF-8 without control characters (others escaped as \xNN), at most
+// `max_chars` characters then "...".
+std::string Printable(std::string_view s, size_t max_chars);
 std::string Quote(std::string_view s);  // "\"s\"", shortened to 60 characters
 
 // Kind decoders: `doc` is the document's root mapping (already checked), `meta` its metadata.

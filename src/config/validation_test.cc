@@ -559,6 +559,23 @@ TEST(ValidationTest, GpuProductLabelResolvesToCatalogKey) {
   EXPECT_EQ(r.state->workloads[1].limits.gpus, 1);
 }
 
+TEST(ValidationTest, MessagesAreValidUtf8WhateverTheInput) {
+  std::string bad =
+      "apiVersion: bursar.dev/v1\nkind: Route\nmetadata:\n  name: \"caf\xc3\xa9\xff\"\n"
+      "  labels: {\"k\x01\xfe\": v}\nspec: {targets: [{model: m1}]}\n";
+  LoadResult r = LoadDesiredState({{"base.yaml", kBase}, {"u.yaml", bad}});
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  const std::string& m = r.diagnostics[0].message;
+  EXPECT_NE(m.find("invalid name \"caf\xc3\xa9\\xff\""), std::string::npos) << m;
+  for (const Diagnostic& d : r.diagnostics) {
+    std::string text = d.ToString();
+    for (size_t i = 0; i < text.size(); ++i) {
+      auto b = static_cast<unsigned char>(text[i]);
+      EXPECT_FALSE(b < 0x20 || b == 0xff || b == 0xfe) << text;
+    }
+  }
+}
+
 TEST(ValidationTest, SkipsForeignDocumentsSilently) {
   LoadResult r = LoadDesiredState(
       {{"k.yaml",
