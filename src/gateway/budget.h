@@ -31,7 +31,8 @@
 // keeps its spent and reserved amounts (and outstanding reservations stay valid); others start
 // from the seed callback.
 //
-// Threads: all methods are thread-safe. Locks: one std::mutex per budget (BudgetState::mu)
+// Threads: all methods are thread-safe; Reconfigure calls must not overlap each other (one
+// configuration thread). Locks: one std::mutex per budget (BudgetState::mu)
 // guards its amounts; Admit takes the in-scope budgets' mutexes in ascending address order.
 // The set of budgets is an immutable table swapped under `table_mu_` (held only to copy a
 // shared_ptr). The seed callback is called without any lock held.

@@ -642,8 +642,13 @@ StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view
   }
   dom::object obj;
   if (doc.get_object().get(obj)) return InvalidArgumentError("body: expected an object");
+  const size_t open = SkipWs(body, 0);
+  if (open >= body.size() || body[open] != '{') {
+    return InvalidArgumentError("body: expected a JSON object starting with '{'");
+  }
   size_t top_end = 0;
-  const std::vector<Member> members = ScanObject(body, SkipWs(body, 0), &top_end);
+  const std::vector<Member> members = ScanObject(body, open, &top_end);
+  if (members.size() != obj.size()) return InternalError("body: scanner and parser disagree");
   struct Edit {
     size_t offset;
     size_t length;
@@ -671,6 +676,9 @@ StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view
       }
       size_t so_end = 0;
       const std::vector<Member> so_members = ScanObject(body, m.value_begin, &so_end);
+      if (so_members.size() != so.size()) {
+        return InternalError("stream_options: scanner and parser disagree");
+      }
       bool found = false;
       size_t j = 0;
       for (dom::key_value_pair sf : so) {

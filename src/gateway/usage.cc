@@ -101,6 +101,8 @@ StatusOr<Usage> ParseUsageFromResponse(std::string_view body) {
 }
 
 StatusOr<std::optional<Usage>> ParseUsageFromChunk(std::string_view chunk_json) {
+  // Fast path: most chunks of a stream carry no usage and are not parsed at all.
+  if (chunk_json.find("\"usage\"") == std::string_view::npos) return std::optional<Usage>();
   Usage u;
   bool found = false;
   BURSAR_RETURN_IF_ERROR(FindUsage(chunk_json, &u, &found));

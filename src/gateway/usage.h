@@ -42,7 +42,8 @@ struct Usage {
 StatusOr<Usage> ParseUsageFromResponse(std::string_view body);
 
 // From one stream chunk's JSON (the payload after "data: "). nullopt when the chunk carries no
-// usage (absent or null), which is every chunk but the last with include_usage.
+// usage (absent or null), which is every chunk but the last with include_usage. A chunk whose
+// text does not contain "usage" is not parsed (nor validated): the call is a substring search.
 StatusOr<std::optional<Usage>> ParseUsageFromChunk(std::string_view chunk_json);
 
 // The upstream's counts, completed with what it did not report from the pre-call estimate:

@@ -64,7 +64,11 @@ TEST(UsageTest, WrongTypesNameThePath) {
       "usage.completion_tokens_details.reasoning_tokens: expected a non-negative integer");
   EXPECT_EQ(ParseUsageFromResponse(R"({"usage":[]})").status().message(),
             "usage: expected an object");
-  EXPECT_EQ(ParseUsageFromChunk("not json").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseUsageFromChunk(R"({"usage":{"prompt_tokens":1})").status().code(),
+            StatusCode::kInvalidArgument);
+  auto skipped = ParseUsageFromChunk("not json, no usage");  // not parsed: no "usage" in it
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_FALSE(skipped->has_value());
 }
 
 TEST(UsageTest, CompleteFromEstimateFillsUnreportedModalities) {
