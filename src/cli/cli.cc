@@ -12,6 +12,8 @@ namespace {
 constexpr Command kCommands[] = {
     {"validate", "Validate a desired-state repository at a revision", SetupValidate},
     {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
+    {"check", "Monthly cost of a change (base -> head) and budget policy, for CI", SetupCheck},
+    {"rollback", "Undo changes by writing a revert commit (and pushing it)", SetupRollback},
     {"history", "Sync history: commits applied or refused by the server", SetupHistory},
     {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
     {"import", "Import a cloud bill: bursar import focus FILE (FOCUS 1.0-1.2 CSV)", SetupImport},

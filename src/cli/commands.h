@@ -9,6 +9,8 @@ Runner SetupVersion(CLI::App& sub);
 Runner SetupReport(CLI::App& sub);
 Runner SetupValidate(CLI::App& sub);
 Runner SetupDiff(CLI::App& sub);
+Runner SetupCheck(CLI::App& sub);
+Runner SetupRollback(CLI::App& sub);
 Runner SetupHistory(CLI::App& sub);
 Runner SetupImport(CLI::App& sub);
 Runner SetupExport(CLI::App& sub);

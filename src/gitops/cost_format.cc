@@ -1,5 +1,5 @@
 // Output formats of the cost check (declared in gitops/cost_check.h).
-#include <cstdio>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "gitops/cost_check.h"
@@ -31,15 +31,19 @@ std::string Pad(const std::string& s, size_t width, bool right) {
 std::string MdEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>') out += '\\';
+    if (c == '<') {
+      out += "&lt;";
+      continue;
+    }
+    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '\\') out += '\\';
     out += c;
   }
   return out;
 }
 
-std::string Detail(const CostLine& l) {
+std::string Detail(const CostLine& l, const char* arrow = " -> ") {
   if (l.base_detail == l.head_detail) return l.head_detail;
-  return (l.base_detail.empty() ? "(none)" : l.base_detail) + " -> " +
+  return (l.base_detail.empty() ? "(none)" : l.base_detail) + arrow +
          (l.head_detail.empty() ? "(none)" : l.head_detail);
 }
 
@@ -56,15 +60,17 @@ std::string FormatCostTable(const CostReport& r) {
                     ", " + std::to_string(r.hours_per_month) +
                     " h/month; traffic: " + std::to_string(r.observed_requests) +
                     " requests in the last " + std::to_string(r.usage_days) + " days)\n\n";
-  out += Pad("resource", 36, false) + Pad("before", 14, true) + Pad("after", 14, true) +
+  size_t width = 20;
+  for (const auto& l : r.lines) width = std::max(width, l.kind.size() + l.name.size() + 3);
+  out += Pad("resource", width, false) + Pad("before", 14, true) + Pad("after", 14, true) +
          Pad("diff", 14, true) + "\n";
   for (const auto& l : r.lines) {
     if (!l.changed()) continue;
-    out += Pad(l.kind + "/" + l.name, 36, false) + Pad(Cents(l.base), 14, true) +
+    out += Pad(l.kind + "/" + l.name, width, false) + Pad(Cents(l.base), 14, true) +
            Pad(Cents(l.head), 14, true) + Pad(SignedCents(l.diff()), 14, true) + "   " + Detail(l) +
            "\n";
   }
-  out += Pad("total", 36, false) + Pad(Cents(r.base_total), 14, true) +
+  out += Pad("total", width, false) + Pad(Cents(r.base_total), 14, true) +
          Pad(Cents(r.head_total), 14, true) + Pad(SignedCents(r.diff()), 14, true) + "\n";
   if (size_t n = Unchanged(r)) out += "(" + std::to_string(n) + " unchanged resources not shown)\n";
   if (!r.budgets.empty()) {
@@ -171,7 +177,8 @@ std::string FormatCostMarkdown(const CostReport& r) {
       out += "\n<details><summary>Per resource</summary>\n";
       details = true;
     }
-    out += "\n#### " + MdEscape(l.kind + "/" + l.name) + "\n\n" + MdEscape(Detail(l)) + "\n\n";
+    out +=
+        "\n#### " + MdEscape(l.kind + "/" + l.name) + "\n\n" + MdEscape(Detail(l, " → ")) + "\n\n";
     out += "| component | before | after | diff |\n|---|---:|---:|---:|\n";
     for (const auto& c : l.components) {
       out += "| " + MdEscape(c.name) + " | " + Cents(c.base) + " | " + Cents(c.head) + " | " +
