@@ -292,7 +292,8 @@ LoadResult LoadDesiredState(const std::vector<SourceFile>& files) {
   } catch (const std::exception& e) {
     LoadResult r;
     r.diagnostics.push_back({{files.empty() ? "" : files[0].path, 1, 1},
-                             std::string("internal error while loading: ") + e.what()});
+                             std::string("internal error while loading: ") + e.what() +
+                                 "; expected no error here (please report it)"});
     return r;
   }
 }

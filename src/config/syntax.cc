@@ -221,7 +221,8 @@ Status CheckUrl(std::string_view url) {
   }
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return InvalidArgumentError("URL contains whitespace or control characters");
+      return InvalidArgumentError(
+          "URL contains whitespace or control characters; expected a URL-encoded URL");
     }
   }
   return OkStatus();
