@@ -231,7 +231,7 @@ LoadResult Load(const std::vector<SourceFile>& files) {
     YamlError error;
     if (!ParseYaml(file.content, &yaml, &error)) {
       d.Error(error.line, error.column,
-              "invalid YAML: " + error.message +
+              "invalid YAML: " + internal::Printable(error.message, 200) +
                   "; expected well-formed YAML (check indentation, quotes and brackets)");
       unparsed = true;
       continue;

@@ -451,6 +451,11 @@ std::vector<Case> Cases() {
        {"invalid YAML"}},
       // yaml-cpp 0.7 emits nodes forever after a stray leading ',' (found by loader_fuzz).
       {"StrayCommaParserLoop", ",a: 1\n", "case.yaml:1:1", {"invalid YAML", "stray ','"}},
+      // yaml-cpp quotes the offending byte in its message (found by loader_fuzz).
+      {"BadEscapeByteInYamlMessage",
+       "a: \"\\\xf8\"\n",
+       "case.yaml:1:7",
+       {"invalid YAML: unknown escape character: \\xf8"}},
       {"NestingTooDeep",
        std::string(100, '[') + std::string(100, ']') + "\n",
        "case.yaml:1:65",
