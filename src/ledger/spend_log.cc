@@ -257,7 +257,11 @@ StatusOr<SpendLog::ReadStats> SpendLog::ReadSegment(
     data.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
+  return ParseSegment(data, on_record);
+}
 
+StatusOr<SpendLog::ReadStats> SpendLog::ParseSegment(
+    std::string_view data, const std::function<Status(std::string_view payload)>& on_record) {
   ReadStats stats;
   std::string_view rest(data);
   while (!rest.empty()) {
