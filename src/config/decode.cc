@@ -118,14 +118,13 @@ void Decoder::Error(const YamlNode& at, std::string message) {
 }
 
 void Decoder::Error(int line, int column, std::string message) {
-  Diagnostic diag;
-  diag.where = {file_, line, column};
-  diag.message = std::move(message);
-  out_->push_back(std::move(diag));
+  Error(SourceLocation{file_, line, column}, std::move(message));
 }
 
 void Decoder::Error(const SourceLocation& where, std::string message) {
-  out_->push_back(Diagnostic{where, std::move(message)});
+  // Values are quoted through Printable already; this catches text from elsewhere (yaml-cpp,
+  // URL checks). Idempotent: escapes are plain ASCII.
+  out_->push_back(Diagnostic{where, Printable(message, std::string::npos)});
 }
 
 void Decoder::Declare(std::string kind, std::string name, const YamlNode& at) {

@@ -305,6 +305,11 @@ std::vector<Case> Cases() {
        Doc("Model", "  baseUrl: ftp://api.example.com\n  upstreamModel: u\n"),
        "case.yaml:5:12",
        {"unsupported scheme \"ftp\"", "expected http or https"}},
+      // The URL check quotes the scheme: its bytes are escaped too (found by loader_fuzz).
+      {"ModelUrlSchemeWithInvalidUtf8",
+       Doc("Model", "  baseUrl: htt\xf0s://a.example\n  upstreamModel: u\n"),
+       "case.yaml:5:12",
+       {"unsupported scheme \"htt\\xf0s\"", "expected http or https"}},
       {"SinkUrlWithCredentials",
        Doc("AlertPolicy",
            "  watch: [spend]\n  sinks:\n    - type: webhook\n      url: "
