@@ -2,6 +2,7 @@
 #include "config/loader.h"
 
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 #include <stdlib.h>
 
 #include <cstdlib>
@@ -171,6 +172,29 @@ TEST_F(ExampleTest, WorkloadsFromKubernetesManifests) {
   EXPECT_EQ(cron->replicas, 2);
   EXPECT_EQ(cron->requests.cpu_millis, 4000);
   EXPECT_EQ(cron->gpu_type, "nvidia-a100");
+}
+
+// The plaintext example keys (for demos and integration tests) hash to the ApiKeys' keyHash.
+TEST_F(ExampleTest, ExamplePlaintextKeysMatchTheirHashes) {
+  ASSERT_NE(result_->state, nullptr);
+  std::ifstream in(SourceDir() + "/examples/platform-example-keys.tsv");
+  ASSERT_TRUE(in.good());
+  std::string name, key;
+  int checked = 0;
+  while (in >> name >> key) {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    std::string hex;
+    for (unsigned char b : digest) {
+      hex += "0123456789abcdef"[b >> 4];
+      hex += "0123456789abcdef"[b & 0xf];
+    }
+    const ApiKey* api_key = state().FindApiKey(name);
+    ASSERT_NE(api_key, nullptr) << name;
+    EXPECT_EQ(api_key->key_sha256, hex) << name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
 }
 
 TEST(LoaderTest, EmptyInputIsAnEmptyValidState) {
