@@ -28,7 +28,91 @@ Status Field(const nlohmann::json& j, const char* name, T* out) {
   return OkStatus();
 }
 
+// Length of the valid UTF-8 sequence at s[i], 0 if invalid (overlong, surrogate, > U+10FFFF).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&s](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  }
+  uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+  for (size_t k = 1; k < len; ++k) cp = cp << 6 | (b(i + k) & 0x3f);
+  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    return 0;
+  }
+  return len;
+}
+
+bool IsCleanText(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = s[i] == '\0' ? 0 : Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool SanitizeText(std::string* text) {
+  const std::string& s = *text;
+  if (IsCleanText(s)) return false;
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\0') {
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  *text = std::move(out);
+  return true;
+}
+
 }  // namespace
+
+bool SpendRecordIsClean(const SpendRecord& r) {
+  for (const std::string* s : {&r.request_id, &r.key_name, &r.route, &r.model, &r.upstream_model,
+                               &r.commit, &r.price, &r.currency, &r.downgraded_from}) {
+    if (!IsCleanText(*s)) return false;
+  }
+  for (const auto& [k, v] : r.tags) {
+    if (!IsCleanText(k) || !IsCleanText(v)) return false;
+  }
+  return true;
+}
+
+bool SanitizeSpendRecord(SpendRecord* r) {
+  bool changed = false;
+  for (std::string* s : {&r->request_id, &r->key_name, &r->route, &r->model, &r->upstream_model,
+                         &r->commit, &r->price, &r->currency, &r->downgraded_from}) {
+    changed |= SanitizeText(s);
+  }
+  bool tags_dirty = false;
+  for (const auto& [k, v] : r->tags) tags_dirty |= !IsCleanText(k) || !IsCleanText(v);
+  if (tags_dirty) {
+    std::map<std::string, std::string> clean;
+    for (const auto& [key, value] : r->tags) {
+      std::string k = key, v = value;
+      SanitizeText(&k);
+      SanitizeText(&v);
+      clean[k] = v;
+    }
+    r->tags = std::move(clean);
+    changed = true;
+  }
+  return changed;
+}
 
 std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags) {
   nlohmann::json j = nlohmann::json::object();  // std::map: keys sorted

@@ -67,6 +67,14 @@ std::string EncodeSpendRecord(const SpendRecord& record);
 // Parses what EncodeSpendRecord wrote.
 StatusOr<SpendRecord> DecodeSpendRecord(std::string_view json);
 
+// Makes every text field (and tag) valid UTF-8 without NUL bytes, which PostgreSQL requires and
+// JSON needs: invalid bytes become U+FFFD, NULs are dropped. Returns true if anything changed.
+// The store applies it to every record it inserts, so a client's odd request id cannot poison a
+// batch.
+bool SanitizeSpendRecord(SpendRecord* record);
+// True when SanitizeSpendRecord would change nothing (no copy needed).
+bool SpendRecordIsClean(const SpendRecord& record);
+
 // Canonical JSON of a tag map ({"app":"x","team":"y"}, keys sorted): equal maps give equal text.
 std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags);
 

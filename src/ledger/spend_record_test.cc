@@ -44,6 +44,20 @@ TEST(SpendRecordTest, RejectsMalformed) {
   EXPECT_TRUE(DecodeSpendRecord(R"({"request_id":"a","future_field":[1]})").ok());
 }
 
+TEST(SpendRecordTest, SanitizeMakesTextValidUtf8WithoutNul) {
+  SpendRecord r = testing::MakeRecord("ok-\xc3\xa9", 1, 1);
+  EXPECT_TRUE(SpendRecordIsClean(r));
+  EXPECT_FALSE(SanitizeSpendRecord(&r));
+  r.request_id = std::string("bad-\xff-\0-\xed\xa0\x80-\xc0\xaf", 15);
+  r.tags["t\xfe"] = "v";
+  EXPECT_FALSE(SpendRecordIsClean(r));
+  EXPECT_TRUE(SanitizeSpendRecord(&r));
+  EXPECT_TRUE(SpendRecordIsClean(r));
+  EXPECT_EQ(r.request_id,
+            "bad-\xEF\xBF\xBD--\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD-\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(r.tags.count("t\xEF\xBF\xBD"), 1u);
+}
+
 TEST(SpendRecordTest, CanonicalTagsAreOrderIndependent) {
   std::map<std::string, std::string> a = {{"team", "x"}, {"app", "y"}};
   EXPECT_EQ(CanonicalTagsJson(a), R"({"app":"y","team":"x"})");

@@ -314,7 +314,15 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
     std::map<RollupKey, SpendTotals> daily;
     int64_t inserted = 0;
     std::vector<Value> p;
-    for (const SpendRecord& r : records) {
+    SpendRecord sanitized;
+    for (const SpendRecord& original : records) {
+      const SpendRecord* rp = &original;
+      if (!SpendRecordIsClean(original)) {
+        sanitized = original;
+        SanitizeSpendRecord(&sanitized);
+        rp = &sanitized;
+      }
+      const SpendRecord& r = *rp;
       BURSAR_ASSIGN_OR_RETURN(int64_t tagset, TagsetId(r.tags));
       const Usage& u = r.usage;
       p.clear();

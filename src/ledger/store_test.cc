@@ -52,6 +52,20 @@ TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   EXPECT_EQ(*(*again)->CountRecords(), 12);
 }
 
+// PostgreSQL refuses invalid UTF-8 and NUL in TEXT: one odd request id must not poison a batch.
+TEST_P(StoreTest, OddBytesAreStoredSanitized) {
+  std::vector<SpendRecord> batch = {testing::MakeRecord(std::string("x\xff\0y", 4), kT0, 1),
+                                    testing::MakeRecord("plain", kT0, 2)};
+  batch[0].tags["team"] = "s\xc3";
+  auto n = store_->InsertBatch(batch);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+  auto got = store_->GetRecord("x\xEF\xBF\xBDy");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->tags.at("team"), "s\xEF\xBF\xBD");
+  EXPECT_EQ(*store_->InsertBatch(batch), 0) << "the sanitized id still deduplicates";
+}
+
 TEST_P(StoreTest, GetRecordRoundTrips) {
   SpendRecord r = testing::MakeRecord("req-x", kT0 + 5, 777);
   r.usage = Usage{10, 2, 30, 4, 5, 1, 7, 8, 9000};
