@@ -1,5 +1,6 @@
 #include "gateway/image_header.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -185,10 +186,18 @@ size_t Base64DecodedSize(std::string_view text) {
   return n;
 }
 
-StatusOr<std::string> DecodeBase64(std::string_view text, size_t max_decoded_bytes) {
-  if (text.size() % 4 != 0) {
-    return InvalidArgumentError("base64: length " + std::to_string(text.size()) +
-                                " is not a multiple of 4");
+namespace {
+
+Status BadChar(size_t offset) {
+  return InvalidArgumentError("base64: invalid character at offset " + std::to_string(offset));
+}
+
+// Validates all of `text` (strict) and writes at most `limit` decoded bytes to *out.
+Status DecodeBase64Prefix(std::string_view text, size_t max_decoded_bytes, size_t limit,
+                          std::string* out) {
+  const size_t n = text.size();
+  if (n % 4 != 0) {
+    return InvalidArgumentError("base64: length " + std::to_string(n) + " is not a multiple of 4");
   }
   const size_t out_size = Base64DecodedSize(text);
   if (out_size > max_decoded_bytes) {
@@ -196,49 +205,72 @@ StatusOr<std::string> DecodeBase64(std::string_view text, size_t max_decoded_byt
                                   " bytes exceeds the limit of " +
                                   std::to_string(max_decoded_bytes));
   }
-  std::string out;
-  out.resize(out_size);
-  size_t o = 0;
-  const size_t n = text.size();
-  for (size_t i = 0; i < n; i += 4) {
-    int8_t v[4];
-    const bool last = i + 4 == n;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=' && last && k >= 2 && (k == 3 || text[i + 3] == '=')) {
-        v[k] = 0;
-        continue;
-      }
-      v[k] = kBase64[static_cast<uint8_t>(c)];
-      if (v[k] < 0) {
-        return InvalidArgumentError("base64: invalid character at offset " + std::to_string(i + k));
+  const size_t keep = std::min(limit, out_size);
+  out->resize(keep);
+  if (n == 0) return OkStatus();
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  char* o = out->data();
+  size_t written = 0;
+  // Every group but the last has no padding.
+  const size_t full = n - 4;
+  for (size_t i = 0; i < full; i += 4) {
+    const int a = kBase64[p[i]], b = kBase64[p[i + 1]], c = kBase64[p[i + 2]],
+              d = kBase64[p[i + 3]];
+    if ((a | b | c | d) < 0) {
+      for (size_t k = 0; k < 4; ++k) {
+        if (kBase64[p[i + k]] < 0) return BadChar(i + k);
       }
     }
-    const uint32_t triple = (static_cast<uint32_t>(v[0]) << 18) |
-                            (static_cast<uint32_t>(v[1]) << 12) |
-                            (static_cast<uint32_t>(v[2]) << 6) | static_cast<uint32_t>(v[3]);
-    const size_t bytes = (last && text[n - 1] == '=') ? (text[n - 2] == '=' ? 1 : 2) : 3;
-    if (bytes < 3) {
-      // Strict: the unused bits of the last group must be zero.
-      const uint32_t unused = bytes == 1 ? (triple & 0xFFFF) : (triple & 0xFF);
-      if (unused != 0) {
-        return InvalidArgumentError("base64: non-zero padding bits at offset " + std::to_string(i));
-      }
+    if (written + 3 <= keep) {
+      const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                         (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+      o[written] = static_cast<char>(v >> 16);
+      o[written + 1] = static_cast<char>((v >> 8) & 0xFF);
+      o[written + 2] = static_cast<char>(v & 0xFF);
+      written += 3;
+    } else if (written < keep) {
+      const uint32_t v = (static_cast<uint32_t>(a) << 18) | (static_cast<uint32_t>(b) << 12) |
+                         (static_cast<uint32_t>(c) << 6) | static_cast<uint32_t>(d);
+      const char bytes[3] = {static_cast<char>(v >> 16), static_cast<char>((v >> 8) & 0xFF),
+                             static_cast<char>(v & 0xFF)};
+      for (int k = 0; k < 3 && written < keep; ++k) o[written++] = bytes[k];
     }
-    out[o++] = static_cast<char>(triple >> 16);
-    if (bytes > 1) out[o++] = static_cast<char>((triple >> 8) & 0xFF);
-    if (bytes > 2) out[o++] = static_cast<char>(triple & 0xFF);
   }
+  // The last group: "xxxx", "xxx=" or "xx==".
+  const size_t i = full;
+  const size_t pad = p[n - 1] == '=' ? (p[n - 2] == '=' ? 2 : 1) : 0;
+  int v4[4] = {0, 0, 0, 0};
+  for (size_t k = 0; k < 4 - pad; ++k) {
+    v4[k] = kBase64[p[i + k]];
+    if (v4[k] < 0) return BadChar(i + k);
+  }
+  const uint32_t v = (static_cast<uint32_t>(v4[0]) << 18) | (static_cast<uint32_t>(v4[1]) << 12) |
+                     (static_cast<uint32_t>(v4[2]) << 6) | static_cast<uint32_t>(v4[3]);
+  if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0)) {
+    return InvalidArgumentError("base64: non-zero padding bits at offset " + std::to_string(i));
+  }
+  const char bytes[3] = {static_cast<char>(v >> 16), static_cast<char>((v >> 8) & 0xFF),
+                         static_cast<char>(v & 0xFF)};
+  for (size_t k = 0; k < 3 - pad && written < keep; ++k) o[written++] = bytes[k];
+  return OkStatus();
+}
+
+}  // namespace
+
+StatusOr<std::string> DecodeBase64(std::string_view text, size_t max_decoded_bytes) {
+  std::string out;
+  BURSAR_RETURN_IF_ERROR(DecodeBase64Prefix(text, max_decoded_bytes, SIZE_MAX, &out));
   return out;
 }
 
-StatusOr<DataUrl> ParseDataUrl(std::string_view url, size_t max_decoded_bytes) {
+StatusOr<DataUrl> ParseDataUrlPrefix(std::string_view url, size_t max_decoded_bytes,
+                                     size_t prefix_bytes, size_t* decoded_size) {
   constexpr std::string_view kScheme = "data:";
   if (url.size() < kScheme.size()) return InvalidArgumentError("not a data: URL");
   for (size_t i = 0; i < kScheme.size(); ++i) {
-    if ((url[i] | 0x20) != kScheme[i] && url[i] != kScheme[i]) {
-      return InvalidArgumentError("not a data: URL");
-    }
+    const char c =
+        (url[i] >= 'A' && url[i] <= 'Z') ? static_cast<char>(url[i] - 'A' + 'a') : url[i];
+    if (c != kScheme[i]) return InvalidArgumentError("not a data: URL");
   }
   url.remove_prefix(kScheme.size());
   const size_t comma = url.find(',');
@@ -257,17 +289,16 @@ StatusOr<DataUrl> ParseDataUrl(std::string_view url, size_t max_decoded_bytes) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
   if (out.base64) {
-    auto decoded = DecodeBase64(payload, max_decoded_bytes);
-    if (!decoded.ok()) {
-      return Status(decoded.status().code(), "data: URL " + decoded.status().message());
-    }
-    out.data = std::move(decoded).value();
+    Status st = DecodeBase64Prefix(payload, max_decoded_bytes, prefix_bytes, &out.data);
+    if (!st.ok()) return Status(st.code(), "data: URL " + st.message());
+    if (decoded_size) *decoded_size = Base64DecodedSize(payload);
     return out;
   }
-  out.data.reserve(payload.size());
+  std::string all;
+  all.reserve(std::min(payload.size(), max_decoded_bytes));
   for (size_t i = 0; i < payload.size(); ++i) {
     if (payload[i] != '%') {
-      out.data.push_back(payload[i]);
+      all.push_back(payload[i]);
     } else {
       const int hi = i + 2 < payload.size() ? HexValue(payload[i + 1]) : -1;
       const int lo = hi >= 0 ? HexValue(payload[i + 2]) : -1;
@@ -275,15 +306,22 @@ StatusOr<DataUrl> ParseDataUrl(std::string_view url, size_t max_decoded_bytes) {
         return InvalidArgumentError("data: URL has a bad percent escape at offset " +
                                     std::to_string(i));
       }
-      out.data.push_back(static_cast<char>(hi * 16 + lo));
+      all.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     }
-    if (out.data.size() > max_decoded_bytes) {
+    if (all.size() > max_decoded_bytes) {
       return ResourceExhaustedError("data: URL payload exceeds the limit of " +
                                     std::to_string(max_decoded_bytes) + " bytes");
     }
   }
+  if (decoded_size) *decoded_size = all.size();
+  if (all.size() > prefix_bytes) all.resize(prefix_bytes);
+  out.data = std::move(all);
   return out;
+}
+
+StatusOr<DataUrl> ParseDataUrl(std::string_view url, size_t max_decoded_bytes) {
+  return ParseDataUrlPrefix(url, max_decoded_bytes, SIZE_MAX, nullptr);
 }
 
 }  // namespace bursar::gateway

@@ -53,4 +53,10 @@ struct DataUrl {
 // Parses a `data:` URL. REQUIRES nothing; non-data URLs give InvalidArgument.
 StatusOr<DataUrl> ParseDataUrl(std::string_view url, size_t max_decoded_bytes);
 
+// Like ParseDataUrl, but keeps only the first `prefix_bytes` decoded bytes in `data` (the whole
+// payload is still validated) and sets *decoded_size (if not null) to the full decoded size.
+// For reading an image header without decoding the image.
+StatusOr<DataUrl> ParseDataUrlPrefix(std::string_view url, size_t max_decoded_bytes,
+                                     size_t prefix_bytes, size_t* decoded_size);
+
 }  // namespace bursar::gateway

@@ -122,5 +122,21 @@ TEST(DataUrlTest, ParsesBase64AndPercentEncoded) {
             "data: URL has a bad percent escape at offset 0");
 }
 
+TEST(DataUrlTest, PrefixDecodesOnlyTheStartButValidatesAll) {
+  const std::string payload = EncodeBase64("abcdefghij");  // 10 bytes
+  size_t size = 0;
+  auto d = ParseDataUrlPrefix("data:image/png;base64," + payload, 100, 4, &size);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->data, "abcd");
+  EXPECT_EQ(size, 10u);
+  auto bad =
+      ParseDataUrlPrefix("data:image/png;base64," + payload.substr(0, 8) + "!AAA", 100, 4, &size);
+  EXPECT_EQ(bad.status().message(), "data: URL base64: invalid character at offset 8");
+  auto pct = ParseDataUrlPrefix("data:,hello%21", 100, 2, &size);
+  ASSERT_TRUE(pct.ok());
+  EXPECT_EQ(pct->data, "he");
+  EXPECT_EQ(size, 6u);
+}
+
 }  // namespace
 }  // namespace bursar::gateway

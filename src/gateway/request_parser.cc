@@ -414,15 +414,23 @@ class RequestParser {
 
   Status ReadImageUrl(std::string_view url, ImageInput* img) {
     if (StartsWithNoCase(url, "data:")) {
-      auto data = ParseDataUrl(url, kMaxImageBytes);
+      // Decode only the start of the image; a JPEG whose frame header lies further (large
+      // EXIF or ICC segments) is decoded whole on a second try.
+      constexpr size_t kHeaderPrefix = 64 << 10;
+      size_t decoded_size = 0;
+      auto data = ParseDataUrlPrefix(url, kMaxImageBytes, kHeaderPrefix, &decoded_size);
       if (!data.ok()) {
         return Status(data.status().code(), path_.ToString() + ": " + data.status().message());
       }
       auto info = DecodeImageHeader(data->data);
+      if (!info.ok() && decoded_size > data->data.size()) {
+        data = ParseDataUrl(url, kMaxImageBytes);
+        if (data.ok()) info = DecodeImageHeader(data->data);
+      }
       if (!info.ok()) return Error(info.status().message());
       img->inline_data = true;
       img->media_type = std::move(data->media_type);
-      img->data_bytes = data->data.size();
+      img->data_bytes = decoded_size;
       img->info = *info;
       return OkStatus();
     }

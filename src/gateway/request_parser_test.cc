@@ -115,6 +115,30 @@ TEST(RequestParserTest, MultimodalParts) {
   EXPECT_EQ(r->audio[0].duration_ms, 500);
 }
 
+TEST(RequestParserTest, JpegFrameHeaderBeyondTheFirst64KiB) {
+  const char* dir = std::getenv("BURSAR_SOURCE_DIR");
+  std::ifstream in(
+      std::string(dir ? dir : BURSAR_SOURCE_DIR) + "/fuzz/corpus/image_header_fuzz/jpeg41x19.jpg",
+      std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string jpeg = ss.str();
+  // SOI, two 64 KiB comment segments, then the rest of the real file.
+  std::string big = jpeg.substr(0, 2);
+  for (int i = 0; i < 2; ++i) {
+    big += std::string("\xFF\xFE\xFF\xFF", 4);
+    big += std::string(65533, 'c');
+  }
+  big += jpeg.substr(2);
+  auto r = ParseChatRequest(
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,)" +
+      EncodeBase64(big) + R"("}}]}]})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->images.size(), 1u);
+  EXPECT_EQ(*r->images[0].info, (ImageInfo{ImageFormat::kJpeg, 41, 19}));
+  EXPECT_EQ(r->images[0].data_bytes, big.size());
+}
+
 void ExpectError(std::string_view body, StatusCode code, std::string_view message) {
   auto r = ParseChatRequest(body);
   ASSERT_FALSE(r.ok()) << body;
