@@ -100,6 +100,10 @@ Status SqliteError(int rc, sqlite3* db, std::string_view what) {
       return UnavailableError("sqlite busy: " + msg);
     case SQLITE_CONSTRAINT:
       return AlreadyExistsError("sqlite constraint: " + msg);
+    case SQLITE_TOOBIG:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+      return InvalidArgumentError("sqlite: " + msg);
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:

@@ -1,8 +1,14 @@
 #include "ledger/writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 namespace bursar::ledger {
 namespace {
@@ -35,7 +41,7 @@ Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
     int64_t stored = 0;
     auto flush = [&]() -> Status {
       if (batch.empty()) return OkStatus();
-      BURSAR_ASSIGN_OR_RETURN(int64_t n, store_->InsertBatch(batch));
+      BURSAR_ASSIGN_OR_RETURN(int64_t n, InsertOrQuarantine(batch));
       stored += n;
       batch.clear();
       return OkStatus();
@@ -99,8 +105,51 @@ LedgerWriter::Stats LedgerWriter::stats() const {
   return stats_;
 }
 
-Status LedgerWriter::StoreBatch(std::vector<SpendRecord>& batch) {
+StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(const std::vector<SpendRecord>& batch) {
   StatusOr<int64_t> n = store_->InsertBatch(batch);
+  if (n.ok() || (n.status().code() != StatusCode::kInvalidArgument &&
+                 n.status().code() != StatusCode::kAlreadyExists)) {
+    return n;
+  }
+  // The store refuses some record for good: store the others one by one, set that one aside.
+  int64_t stored = 0;
+  for (const SpendRecord& r : batch) {
+    StatusOr<int64_t> one = store_->InsertBatch(std::span<const SpendRecord>(&r, 1));
+    if (one.ok()) {
+      stored += *one;
+      continue;
+    }
+    if (one.status().code() != StatusCode::kInvalidArgument &&
+        one.status().code() != StatusCode::kAlreadyExists) {
+      return one.status();  // retried later; what was stored stays (inserts are idempotent)
+    }
+    BURSAR_RETURN_IF_ERROR(Quarantine(r, one.status()));
+  }
+  return stored;
+}
+
+Status LedgerWriter::Quarantine(const SpendRecord& record, const Status& why) {
+  nlohmann::json line;
+  line["error"] = why.ToString();
+  line["record"] = nlohmann::json::parse(EncodeSpendRecord(record), nullptr, false);
+  std::string text =
+      SpendLog::Frame(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  std::string path = (std::filesystem::path(options_.log_dir) / "quarantine.log").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return UnavailableError("cannot open " + path + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            (!options_.sync || ::fdatasync(fd) == 0);
+  int err = errno;
+  ::close(fd);
+  if (!ok) return UnavailableError("cannot write " + path + ": " + std::strerror(err));
+  std::lock_guard<std::mutex> lock(mu_);
+  ++stats_.quarantined;
+  stats_.last_error = why;
+  return OkStatus();
+}
+
+Status LedgerWriter::StoreBatch(std::vector<SpendRecord>& batch) {
+  StatusOr<int64_t> n = InsertOrQuarantine(batch);
   std::lock_guard<std::mutex> lock(mu_);
   if (!n.ok()) {
     ++stats_.store_errors;

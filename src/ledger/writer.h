@@ -20,7 +20,10 @@
 // Errors: Append fails (Status from the log, or FailedPrecondition after Close) only when the
 // record is NOT durable; the gateway must then fail the request rather than serve it unmetered.
 // Store errors never reach Append: the writer retries with backoff and reports the last error in
-// stats() and Flush().
+// stats() and Flush(). A record the store refuses for good (a data error: InvalidArgument or
+// AlreadyExists from db.h) is not retried forever: it is written to log_dir/quarantine.log (one
+// framed JSON line {"error":..., "record":...}) and counted in stats().quarantined, so one bad
+// record can neither block the queue nor stop Open from replaying the log.
 #pragma once
 
 #include <atomic>
@@ -59,6 +62,7 @@ class LedgerWriter {
     int64_t skipped_lines = 0;  // torn/corrupt log lines skipped during replay
     int64_t overflowed = 0;     // records not queued because the queue was full
     int64_t store_errors = 0;   // failed store transactions (retried)
+    int64_t quarantined = 0;    // records the store refused for good (see quarantine.log)
     Status last_error;          // most recent store error, OK if none
   };
 
@@ -86,6 +90,8 @@ class LedgerWriter {
   Status ReplaySegments(const std::vector<uint64_t>& segments);
   void Run();
   Status StoreBatch(std::vector<SpendRecord>& batch);
+  StatusOr<int64_t> InsertOrQuarantine(const std::vector<SpendRecord>& batch);
+  Status Quarantine(const SpendRecord& record, const Status& why);
   void MaybeCheckpoint();
   Status CatchUpFromLog();
 

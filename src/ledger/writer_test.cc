@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -147,6 +148,48 @@ TEST_P(WriterTest, OpenReplaysTheLogWithoutDuplicates) {
   EXPECT_EQ(store->GetRecord("a")->cost_micros, 5);  // the stored one wins
   EXPECT_EQ(store->GetRecord("d")->cost_micros, 11);
   EXPECT_EQ(store->GetRecord("e").status().code(), StatusCode::kNotFound);
+}
+
+// A record the store refuses for good goes to quarantine.log; the rest of its batch is stored and
+// the writer does not stall, neither live nor when replaying the log at Open.
+TEST_P(WriterTest, RefusedRecordIsQuarantined) {
+  {
+    auto store = OpenStore();
+    Status s = store->db().dialect() == Dialect::kPostgres
+                   ? store->db().ExecScript(
+                         "ALTER TABLE spend ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
+                         "'poison%')")
+                   : store->db().ExecScript(
+                         "CREATE TRIGGER no_poison BEFORE INSERT ON spend WHEN NEW.request_id "
+                         "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END");
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  std::filesystem::create_directories(log_dir_);
+  {
+    std::ofstream out(log_dir_ + "/spend-00000000000000000001.log", std::ios::binary);
+    for (const char* id : {"old-1", "poison-old", "old-2"}) {
+      out << SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord(id, kT0, 1)));
+    }
+  }
+  auto w = LedgerWriter::Open(Opts());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  for (const char* id : {"a", "poison-new", "b"}) {
+    ASSERT_TRUE((*w)->Append(testing::MakeRecord(id, kT0, 1)).ok());
+  }
+  ASSERT_TRUE((*w)->Flush().ok());
+  EXPECT_EQ((*w)->stats().quarantined, 2);
+  ASSERT_TRUE((*w)->Close().ok());
+  auto store = OpenStore();
+  EXPECT_EQ(*store->CountRecords(), 4);
+  EXPECT_EQ(RollupRequests(*store), 4);
+  std::vector<std::string> quarantined;
+  ASSERT_TRUE(SpendLog::ReadSegment(log_dir_ + "/quarantine.log", [&](std::string_view p) {
+                auto j = nlohmann::json::parse(p);
+                quarantined.push_back(j["record"]["request_id"]);
+                EXPECT_FALSE(j["error"].get<std::string>().empty());
+                return OkStatus();
+              }).ok());
+  EXPECT_EQ(quarantined, (std::vector<std::string>{"poison-old", "poison-new"}));
 }
 
 // kill -9 mid-stream: every record whose Append returned (the child reports it on a pipe) is
