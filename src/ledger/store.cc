@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <tuple>
+#include <unordered_set>
 
 namespace bursar::ledger {
 namespace {
@@ -107,18 +108,27 @@ std::string SpendTableSql(bool pg) {
   return sql;
 }
 
-std::string InsertSpendSql() {
+// A multi-row insert of `rows` records that returns the ids it actually inserted (a replayed id
+// conflicts and is not returned). RETURNING works in SQLite >= 3.35 and PostgreSQL.
+constexpr int kSpendParams = 25;
+constexpr size_t kRowsPerInsert = 128;
+
+std::string InsertSpendSql(size_t rows) {
   std::string cols =
       "request_id, time_us, key_name, tagset_id, route, model, upstream_model, commit_rev";
   for (const char* c : kUsageColumns) cols += std::string(", ") + c;
   cols +=
       ", price, cost_micros, saved_micros, currency, latency_us, status, cache_hit, "
       "downgraded_from";
-  int n = 8 + 9 + 8;
   std::string values;
-  for (int i = 1; i <= n; ++i) values += (i > 1 ? ", $" : "$") + std::to_string(i);
-  return "INSERT INTO spend (" + cols + ") VALUES (" + values +
-         ") ON CONFLICT (request_id) DO NOTHING";
+  int n = 0;
+  for (size_t r = 0; r < rows; ++r) {
+    values += r ? ", (" : "(";
+    for (int i = 0; i < kSpendParams; ++i) values += (i ? ", $" : "$") + std::to_string(++n);
+    values += ")";
+  }
+  return "INSERT INTO spend (" + cols + ") VALUES " + values +
+         " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
 }
 
 std::string UpsertRollupSql(const std::string& table, const std::string& time_col) {
@@ -304,62 +314,92 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
   auto result = [&]() -> StatusOr<int64_t> {
     Transaction tx(*db_);
     BURSAR_RETURN_IF_ERROR(tx.status());
-    static const std::string kInsert = InsertSpendSql();
+    static const std::string kInsertOne = InsertSpendSql(1);
+    static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert);
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
-    BURSAR_ASSIGN_OR_RETURN(Statement * insert, db_->Prepare(kInsert));
     using RollupKey = std::tuple<int64_t, std::string, std::string, std::string, std::string,
                                  int64_t, std::string>;
     std::map<RollupKey, SpendTotals> hourly;
     std::map<RollupKey, SpendTotals> daily;
     int64_t inserted = 0;
     std::vector<Value> p;
-    SpendRecord sanitized;
-    for (const SpendRecord& original : records) {
-      const SpendRecord* rp = &original;
-      if (!SpendRecordIsClean(original)) {
-        sanitized = original;
-        SanitizeSpendRecord(&sanitized);
-        rp = &sanitized;
+
+    // Clean copies only of the records that need them; tag sets resolved first.
+    std::vector<SpendRecord> sanitized;
+    std::vector<const SpendRecord*> recs;
+    recs.reserve(records.size());
+    for (const SpendRecord& r : records) {
+      if (SpendRecordIsClean(r)) {
+        recs.push_back(&r);
+      } else {
+        sanitized.push_back(r);
+        SanitizeSpendRecord(&sanitized.back());
+        recs.push_back(nullptr);  // filled below, once `sanitized` no longer moves
       }
-      const SpendRecord& r = *rp;
-      BURSAR_ASSIGN_OR_RETURN(int64_t tagset, TagsetId(r.tags));
-      const Usage& u = r.usage;
+    }
+    for (size_t i = 0, k = 0; i < recs.size(); ++i) {
+      if (!recs[i]) recs[i] = &sanitized[k++];
+    }
+    std::vector<int64_t> tagsets(recs.size());
+    for (size_t i = 0; i < recs.size(); ++i) {
+      BURSAR_ASSIGN_OR_RETURN(tagsets[i], TagsetId(recs[i]->tags));
+    }
+
+    std::unordered_set<std::string> returned;
+    for (size_t start = 0; start < recs.size();) {
+      const size_t rows = recs.size() - start >= kRowsPerInsert ? kRowsPerInsert : 1;
+      BURSAR_ASSIGN_OR_RETURN(Statement * insert,
+                              db_->Prepare(rows == 1 ? kInsertOne : kInsertMany));
       p.clear();
-      p = {r.request_id,
-           r.time_us,
-           r.key_name,
-           tagset,
-           r.route,
-           r.model,
-           r.upstream_model,
-           r.commit,
-           u.prompt_tokens,
-           u.cached_tokens,
-           u.completion_tokens,
-           u.reasoning_tokens,
-           u.image_tokens,
-           u.images,
-           u.audio_input_tokens,
-           u.audio_output_tokens,
-           u.audio_millis,
-           r.price,
-           r.cost_micros,
-           r.saved_micros,
-           r.currency,
-           r.latency_us,
-           static_cast<int64_t>(r.status),
-           static_cast<int64_t>(r.cache_hit ? 1 : 0),
-           r.downgraded_from};
-      BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
-      if (changed == 0) continue;  // replayed: already stored and counted
-      ++inserted;
-      AddUsage(&hourly[RollupKey(FloorTo(r.time_us, kHourUs), r.key_name, r.route, r.model,
-                                 r.commit, tagset, r.currency)],
-               r);
-      AddUsage(&daily[RollupKey(FloorTo(r.time_us, kDayUs), r.key_name, r.route, r.model, r.commit,
-                                tagset, r.currency)],
-               r);
+      p.reserve(rows * kSpendParams);
+      for (size_t i = start; i < start + rows; ++i) {
+        const SpendRecord& r = *recs[i];
+        const Usage& u = r.usage;
+        p.insert(p.end(), {r.request_id,
+                           r.time_us,
+                           r.key_name,
+                           tagsets[i],
+                           r.route,
+                           r.model,
+                           r.upstream_model,
+                           r.commit,
+                           u.prompt_tokens,
+                           u.cached_tokens,
+                           u.completion_tokens,
+                           u.reasoning_tokens,
+                           u.image_tokens,
+                           u.images,
+                           u.audio_input_tokens,
+                           u.audio_output_tokens,
+                           u.audio_millis,
+                           r.price,
+                           r.cost_micros,
+                           r.saved_micros,
+                           r.currency,
+                           r.latency_us,
+                           static_cast<int64_t>(r.status),
+                           static_cast<int64_t>(r.cache_hit ? 1 : 0),
+                           r.downgraded_from});
+      }
+      returned.clear();
+      BURSAR_RETURN_IF_ERROR(insert->Query(p, [&returned](const Row& row) {
+        returned.insert(row.Text(0));
+        return OkStatus();
+      }));
+      for (size_t i = start; i < start + rows; ++i) {
+        const SpendRecord& r = *recs[i];
+        // Replayed ids conflict and are not returned; an id twice in one batch counts once.
+        if (returned.erase(r.request_id) == 0) continue;
+        ++inserted;
+        AddUsage(&hourly[RollupKey(FloorTo(r.time_us, kHourUs), r.key_name, r.route, r.model,
+                                   r.commit, tagsets[i], r.currency)],
+                 r);
+        AddUsage(&daily[RollupKey(FloorTo(r.time_us, kDayUs), r.key_name, r.route, r.model,
+                                  r.commit, tagsets[i], r.currency)],
+                 r);
+      }
+      start += rows;
     }
     for (const auto* rollup : {&hourly, &daily}) {
       BURSAR_ASSIGN_OR_RETURN(Statement * upsert,

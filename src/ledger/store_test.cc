@@ -39,17 +39,35 @@ TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);
   EXPECT_EQ(*store_->CountRecords(), 12);
+  // Over 128 records (the multi-row insert) with an id twice in the batch and an old one.
+  std::vector<SpendRecord> big;
+  for (int i = 0; i < 300; ++i) {
+    big.push_back(testing::MakeRecord("big" + std::to_string(i % 290), kT0 + i, 1));
+  }
+  big.push_back(testing::MakeRecord("r3", kT0, 1));
+  n = store_->InsertBatch(big);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 290);
+  EXPECT_EQ(*store_->CountRecords(), 302);
+  EXPECT_EQ(store_->GetRecord("big5")->time_us, kT0 + 5) << "the first of a duplicate id wins";
+  batch.resize(10);
+  for (int i = 0; i < 290; ++i) {
+    batch.push_back(testing::MakeRecord("big" + std::to_string(i), kT0 + i, 1));
+  }
+  batch.push_back(testing::MakeRecord("r10", kT0 + 10, 100));
+  batch.push_back(testing::MakeRecord("r11", kT0 + 11, 100));
   auto total = store_->Aggregate({}, {});
   ASSERT_TRUE(total.ok()) << total.status().ToString();
   ASSERT_EQ(total->size(), 1u);
-  EXPECT_EQ((*total)[0].totals.requests, 12);
-  EXPECT_EQ((*total)[0].totals.cost_micros, 1200);
-  EXPECT_EQ((*total)[0].totals.prompt_tokens, 1200);
+  EXPECT_EQ((*total)[0].totals.requests, 302);
+  EXPECT_EQ((*total)[0].totals.cost_micros, 1200 + 290);
+  EXPECT_EQ((*total)[0].totals.prompt_tokens, 30200);
   // Reopening the store (migrations again) keeps everything.
   store_.reset();
   auto again = Store::Open(tdb_->url());
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(*(*again)->CountRecords(), 12);
+  EXPECT_EQ(*(*again)->CountRecords(), 302);
+  EXPECT_EQ(*(*again)->InsertBatch(batch), 0);
 }
 
 // PostgreSQL refuses invalid UTF-8 and NUL in TEXT: one odd request id must not poison a batch.
