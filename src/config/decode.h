@@ -60,7 +60,16 @@ struct Registry {
   std::vector<Reference> refs;
   std::vector<std::string> gpu_types;                             // declared in PriceCatalogs
   std::map<std::string, std::vector<std::string>> route_targets;  // Route name -> target Models
-  std::set<std::string> production_workloads;  // "Kind/name" labelled env=prod|production
+  std::set<std::string> production_workloads;           // "Kind/name" labelled env=prod|production
+  std::map<std::string, bool> model_serves_embeddings;  // Model name -> has modality embedding
+  // Every target and fallback of every route, in order: they must serve the same endpoint.
+  struct RouteMember {
+    std::string route;
+    std::string model;
+    SourceLocation where;
+    std::string from;  // `Route "chat" spec.fallbacks[0]`
+  };
+  std::vector<RouteMember> route_members;
 };
 
 class Decoder {

@@ -96,6 +96,11 @@ void DecodeModel(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
     d.ReadCurrency(spec.Get("currency"), spec.At("currency"), &m.currency);
     DecodePricing(d, spec.Get("pricing"), spec.At("pricing"), &m.pricing);
   }
+  if (!m.meta.name.empty()) {
+    d.registry().model_serves_embeddings[m.meta.name] =
+        std::find(m.modalities.begin(), m.modalities.end(), Modality::kEmbedding) !=
+        m.modalities.end();
+  }
   state->models.push_back(std::move(m));
 }
 
@@ -124,6 +129,8 @@ void DecodeRoute(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
           const YamlNode* model = t.Require("model", "the name of a Model");
           if (d.ReadName(model, t.At("model"), &target.model)) {
             d.Refer("Model", target.model, *model, t.At("model"));
+            d.registry().route_members.push_back(
+                {r.meta.name, target.model, d.Where(*model), t.At("model").Describe()});
             for (const RouteTarget& other : r.targets) {
               if (other.model == target.model) {
                 d.Error(*model, "duplicate target " + Quote(target.model) + " in " +
@@ -151,6 +158,8 @@ void DecodeRoute(Decoder& d, const Fields& doc, Metadata meta, DesiredState* sta
                          &nodes)) {
       for (size_t i = 0; i < nodes.size(); ++i) {
         d.Refer("Model", r.fallbacks[i], *nodes[i], spec.At("fallbacks").Index(i));
+        d.registry().route_members.push_back({r.meta.name, r.fallbacks[i], d.Where(*nodes[i]),
+                                              spec.At("fallbacks").Index(i).Describe()});
       }
     }
     Fields retry(d, spec.Get("retry"), spec.At("retry"), "Route");

@@ -211,6 +211,26 @@ void CheckNames(Decoder& d, const Registry& reg) {
   }
 }
 
+// A route sends one kind of request (/v1/embeddings or /v1/chat/completions) to every target
+// and fallback, so they must all serve it.
+void CheckRouteEndpoints(Decoder& d, const Registry& reg) {
+  std::map<std::string, const Registry::RouteMember*> first;  // per route, first known model
+  for (const Registry::RouteMember& m : reg.route_members) {
+    auto kind = reg.model_serves_embeddings.find(m.model);
+    if (m.route.empty() || kind == reg.model_serves_embeddings.end()) continue;
+    auto [it, inserted] = first.emplace(m.route, &m);
+    if (inserted) continue;
+    bool reference = reg.model_serves_embeddings.at(it->second->model);
+    if (kind->second == reference) continue;
+    auto serves = [](bool embeddings) { return embeddings ? "embeddings" : "chat completions"; };
+    d.Error(m.where, m.from + ": Model " + Quote(m.model) + " serves " + serves(kind->second) +
+                         " but Model " + Quote(it->second->model) + " (" + it->second->from +
+                         ") serves " + serves(reference) +
+                         "; expected every target and fallback of a route to serve the same "
+                         "endpoint");
+  }
+}
+
 LoadResult Load(const std::vector<SourceFile>& files) {
   LoadResult result;
   auto state = std::make_shared<DesiredState>();
@@ -253,6 +273,7 @@ LoadResult Load(const std::vector<SourceFile>& files) {
   if (!unparsed) {
     Decoder cross("", &diags, &registry);  // its errors carry their own file
     CheckNames(cross, registry);
+    CheckRouteEndpoints(cross, registry);
   }
   std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.where.file, a.where.line, a.where.column) <

@@ -198,6 +198,14 @@ std::vector<Case> Cases() {
        "case.yaml:6:14",
        {"Route \"x\" spec.targets[0].model refers to unknown Model \"gpt-5\"",
         "expected one of: m1, m2"}},
+      {"EmbeddingFallbackForChatRoute",
+       "apiVersion: bursar.dev/v1\nkind: Model\nmetadata: {name: emb}\nspec: {baseUrl: "
+       "\"https://e.example\", upstreamModel: e, modalities: [embedding]}\n---\n" +
+           Doc("Route", "  targets: [{model: m1}]\n  fallbacks: [m2, emb]\n"),
+       "case.yaml:11:19",
+       {"Route \"x\" spec.fallbacks[1]: Model \"emb\" serves embeddings",
+        "but Model \"m1\" (Route \"x\" spec.targets[0].model) serves chat completions",
+        "expected every target and fallback of a route to serve the same endpoint"}},
       {"DanglingFallback",
        Doc("Route", "  targets: [{model: m1}]\n  fallbacks: [m1, m9]\n"),
        "case.yaml:6:19",
