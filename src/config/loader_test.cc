@@ -197,6 +197,61 @@ TEST_F(ExampleTest, ExamplePlaintextKeysMatchTheirHashes) {
   EXPECT_EQ(checked, 3);
 }
 
+TEST(LoaderTest, EveryWorkloadKindSumsContainers) {
+  const char* yaml = R"(apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  template:
+    spec:
+      containers:
+        - resources: {requests: {cpu: 100m, memory: 64Mi}}
+        - resources: {requests: {cpu: "0.25", memory: 1e6}, limits: {ephemeral-storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: vllm
+  annotations: {bursar.dev/gpu-type: nvidia-h100}
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers: [{resources: {limits: {nvidia.com/gpu: "8", cpu: 32, memory: 512Gi}}}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: once}
+spec:
+  template:
+    metadata:
+      annotations: {bursar.dev/gpu-type: nvidia-l4}
+    spec:
+      containers: [{resources: {requests: {nvidia.com/gpu: 1}}}]
+)";
+  LoadResult r = LoadDesiredState({{"k.yaml", yaml}});
+  ASSERT_TRUE(r.diagnostics.empty()) << r.diagnostics[0].ToString();
+  ASSERT_EQ(r.state->workloads.size(), 3u);
+  const Workload& agent = r.state->workloads[0];
+  EXPECT_EQ(agent.kind, "DaemonSet");
+  EXPECT_EQ(agent.api_version, "apps/v1");
+  EXPECT_EQ(agent.replicas, 1);
+  EXPECT_EQ(agent.requests.cpu_millis, 350);
+  EXPECT_EQ(agent.requests.memory_bytes, (int64_t{64} << 20) + 1'000'000);
+  EXPECT_EQ(agent.meta.where.line, 1);
+  const Workload& vllm = r.state->workloads[1];
+  EXPECT_EQ(vllm.replicas, 2);
+  EXPECT_EQ(vllm.limits.gpus, 8);
+  EXPECT_EQ(vllm.limits.cpu_millis, 32'000);
+  EXPECT_EQ(vllm.limits.memory_bytes, int64_t{512} << 30);
+  EXPECT_EQ(vllm.gpu_type, "nvidia-h100");  // no PriceCatalog: kept as written
+  EXPECT_EQ(vllm.meta.where.line, 11);
+  const Workload& job = r.state->workloads[2];
+  EXPECT_EQ(job.replicas, 1);
+  EXPECT_EQ(job.requests.gpus, 1);
+  EXPECT_EQ(job.gpu_type, "nvidia-l4");
+}
+
 TEST(LoaderTest, EmptyInputIsAnEmptyValidState) {
   LoadResult r = LoadDesiredState({});
   EXPECT_TRUE(r.diagnostics.empty());
