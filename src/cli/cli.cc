@@ -18,6 +18,7 @@ constexpr Command kCommands[] = {
     {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
     {"import", "Import a cloud bill: bursar import focus FILE (FOCUS 1.0-1.2 CSV)", SetupImport},
     {"export", "Export gateway spend: bursar export focus (FOCUS 1.2 CSV)", SetupExport},
+    {"forecast", "Project each budget's period-end spend and the day it is exceeded", SetupForecast},
     {"version", "Print bursar's version", SetupVersion},
 };
 

@@ -14,5 +14,6 @@ Runner SetupRollback(CLI::App& sub);
 Runner SetupHistory(CLI::App& sub);
 Runner SetupImport(CLI::App& sub);
 Runner SetupExport(CLI::App& sub);
+Runner SetupForecast(CLI::App& sub);
 
 }  // namespace bursar::cli
