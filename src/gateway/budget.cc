@@ -228,8 +228,7 @@ AdmitDecision BudgetTracker::Admit(const BudgetRequest& request, Micros estimate
     d.message = "budget \"" + s.name + "\" would exceed " + std::to_string(block_percent) +
                 "% of its limit of " + FormatMicros(blocker->config.limit) + " " +
                 blocker->config.currency + " (spent " + FormatMicros(s.spent) + ", reserved " +
-                FormatMicros(s.reserved) + ", this request up to " + FormatMicros(estimate) +
-                "); it resets at " + FormatUtc(s.period.end);
+                FormatMicros(s.reserved) + ", this request up to " + FormatMicros(estimate) + ")";
     return d;
   }
   if (downgrader) {

@@ -100,10 +100,11 @@ class Reservation {
 
 struct AdmitDecision {
   AdmitOutcome outcome = AdmitOutcome::kAllow;
-  std::string budget;               // the budget that decided a block or downgrade
-  std::string downgrade_to;         // kDowngrade: the Route to serve instead
-  SysSeconds resets_at{};           // kBlock: end of the blocking budget's period
-  std::string message;              // kBlock/kDowngrade: human-readable, for the 429 body or a log
+  std::string budget;        // the budget that decided a block or downgrade
+  std::string downgrade_to;  // kDowngrade: the Route to serve instead
+  SysSeconds resets_at{};    // kBlock: end of the blocking budget's period
+  std::string message;  // kBlock/kDowngrade: human-readable, for the 429 body or a log; it does
+                        // not repeat resets_at
   std::vector<std::string> alerts;  // budgets whose alert threshold this request crossed
   Reservation reservation;          // active for kAllow and kAlert
 };

@@ -23,6 +23,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!round.ok() || *round != bytes) std::abort();
   auto url = ParseDataUrl("data:image/png;base64," + encoded, size);
   if (!url.ok() || url->data != bytes) std::abort();
-  (void)ParseDataUrl(bytes, 1 << 20);
+  size_t full = 0;
+  auto prefix = ParseDataUrlPrefix("data:image/png;base64," + encoded, size, 7, &full);
+  if (!prefix.ok() || full != size || prefix->data != bytes.substr(0, 7)) std::abort();
+  auto raw = ParseDataUrl(bytes, 1 << 20);
+  auto raw_prefix = ParseDataUrlPrefix(bytes, 1 << 20, 5, &full);
+  if (raw.ok() != raw_prefix.ok()) std::abort();
+  if (raw.ok() && (full != raw->data.size() || raw_prefix->data != raw->data.substr(0, 5))) {
+    std::abort();
+  }
   return 0;
 }
