@@ -1,8 +1,8 @@
 // Internal to config/: the building blocks the kind decoders share. Not for use outside the
 // area (the public surface is config/loader.h).
 //
-// A Decoder collects diagnostics for one file; readers report an error and return false (or
-// nullopt) when a value is missing or malformed, so decoding goes on and every error is found.
+// A Decoder collects diagnostics for one file; readers report an error and return false when a
+// value is missing or malformed, so decoding goes on and every error is found.
 // Names and cross-document references are recorded in a Registry and checked after all files
 // are decoded. Single-threaded; no exceptions.
 #pragma once
@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <initializer_list>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,7 +47,9 @@ struct NameDecl {
 
 // A reference from one document to a named thing, checked once everything is loaded.
 struct Reference {
-  std::string target_kind;  // Model, Route, ApiKey, Workload ("Kind/name"), GpuType
+  // Model, Route, ApiKey, Workload ("Kind/name"), GpuType, RouteTarget (a Model among the
+  // targets of `route`), NonProductionWorkload (a Workload not labelled env=prod)
+  std::string target_kind;
   std::string name;
   SourceLocation where;  // of the referring value
   std::string from;      // `Route "chat" spec.targets[0].model`
