@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -68,7 +69,10 @@ std::string SpendLog::Frame(std::string_view payload) {
 
 SpendLog::SpendLog(Options options) : options_(std::move(options)) {}
 
-SpendLog::~SpendLog() { Close(); }
+SpendLog::~SpendLog() {
+  Close();
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+}
 
 std::string SpendLog::SegmentPath(uint64_t segment) const {
   char name[64];
@@ -83,6 +87,17 @@ StatusOr<std::unique_ptr<SpendLog>> SpendLog::Open(const Options& options) {
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return UnavailableError("spend log: cannot create " + options.dir + ": " + ec.message());
   auto log = std::unique_ptr<SpendLog>(new SpendLog(options));
+  // One process per log folder: a second one would replay and delete the first one's segments.
+  std::string lock_path = (std::filesystem::path(options.dir) / "spend.lock").string();
+  log->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (log->lock_fd_ < 0) return Errno("open", lock_path);
+  if (::flock(log->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return FailedPreconditionError("spend log " + options.dir +
+                                     " is in use by another bursar process");
+    }
+    return Errno("flock", lock_path);
+  }
   for (const auto& entry : std::filesystem::directory_iterator(options.dir, ec)) {
     std::string name = entry.path().filename().string();
     if (!name.starts_with(kPrefix) || !name.ends_with(kSuffix)) continue;

@@ -39,7 +39,8 @@ class SpendLog {
   };
 
   // Opens DIR and starts a new segment numbered after the highest existing one; it never appends
-  // to an existing segment (those are for ReplayExisting).
+  // to an existing segment (those are for replay). Holds an exclusive flock on DIR/spend.lock
+  // while open: a second process on the same DIR gets FailedPrecondition.
   static StatusOr<std::unique_ptr<SpendLog>> Open(const Options& options);
   ~SpendLog();  // Close()
 
@@ -101,6 +102,7 @@ class SpendLog {
 
   Options options_;
   std::vector<uint64_t> existing_;
+  int lock_fd_ = -1;
 
   mutable std::mutex mu_;  // guards everything below
   std::condition_variable cv_;

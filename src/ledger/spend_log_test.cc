@@ -86,6 +86,15 @@ TEST_F(SpendLogTest, ReopenStartsANewSegmentAndListsOldOnes) {
             StatusCode::kFailedPrecondition);
 }
 
+TEST_F(SpendLogTest, OneProcessPerFolder) {
+  auto first = SpendLog::Open({dir_, false});
+  ASSERT_TRUE(first.ok());
+  // flock locks belong to the open file description: a second open conflicts like a process.
+  EXPECT_EQ(SpendLog::Open({dir_, false}).status().code(), StatusCode::kFailedPrecondition);
+  first->reset();
+  EXPECT_TRUE(SpendLog::Open({dir_, false}).ok());
+}
+
 TEST_F(SpendLogTest, RotateCountsRecordsAndMovesOn) {
   auto log = SpendLog::Open({dir_, false});
   ASSERT_TRUE(log.ok());
@@ -140,6 +149,7 @@ TEST_F(SpendLogTest, GroupCommitUnderManyThreadsLosesNothing) {
   int64_t total = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     std::string name = entry.path().filename().string();
+    if (!name.starts_with("spend-")) continue;  // spend.lock
     uint64_t seg = std::stoull(name.substr(6, 20));
     SpendLog::ReadStats st;
     for (const std::string& p : ReadAll(entry.path().string(), &st)) {
