@@ -44,7 +44,7 @@ Estimate EstimateRequest(const ParsedRequest& r, const config::Model& model,
     const int64_t per_choice = r.max_tokens.value_or(o.default_max_output_tokens);
     u.completion_tokens = per_choice * std::max<int64_t>(1, r.n);
   }
-  est.cost = ComputeCost(u, model.pricing);
+  est.cost = ComputeCost(u, model.pricing, /*describe=*/false);
   est.total_tokens = u.prompt_tokens + u.completion_tokens;
   return est;
 }

@@ -20,18 +20,21 @@ Micros Cost::ComponentMicros(std::string_view name) const {
   return 0;
 }
 
-Cost ComputeCost(const Usage& u, const config::ModelPricing& p) {
+Cost ComputeCost(const Usage& u, const config::ModelPricing& p, bool describe) {
   Cost cost;
   auto pick = [](Picos specific, Picos fallback) { return specific != 0 ? specific : fallback; };
-  auto add = [&cost](std::string_view name, std::string_view label, int64_t units, Picos price,
-                     __int128 picos, std::string price_text) {
+  cost.components.reserve(4);
+  // `unit` "" means a per-token price, shown per million tokens.
+  auto add = [&cost, describe](std::string_view name, std::string_view label, int64_t units,
+                               Picos price, __int128 picos, std::string_view unit) {
     if (units <= 0) return;
     cost.components.push_back({name, units, price, picos});
     cost.total_picos += picos;
+    if (!describe) return;
     if (!cost.price_applied.empty()) cost.price_applied += ' ';
     cost.price_applied += label;
     cost.price_applied += '=';
-    cost.price_applied += price_text;
+    cost.price_applied += unit.empty() ? PerMillion(price) : PerUnit(price, unit);
   };
   const bool audio_per_second = p.input_cost_per_audio_per_second != 0;
   const int64_t audio_in_tokens = audio_per_second ? 0 : u.audio_input_tokens;
@@ -41,32 +44,30 @@ Cost ComputeCost(const Usage& u, const config::ModelPricing& p) {
       std::max<int64_t>(0, u.completion_tokens - u.reasoning_tokens - u.audio_output_tokens);
 
   add("input", "in", text_in, p.input_cost_per_token, MulPicos(text_in, p.input_cost_per_token),
-      PerMillion(p.input_cost_per_token));
+      "");
   const Picos cached = pick(p.cache_read_input_token_cost, p.input_cost_per_token);
-  add("cached_input", "cached", u.cached_tokens, cached, MulPicos(u.cached_tokens, cached),
-      PerMillion(cached));
+  add("cached_input", "cached", u.cached_tokens, cached, MulPicos(u.cached_tokens, cached), "");
   const Picos img_tok = pick(p.input_cost_per_image_token, p.input_cost_per_token);
-  add("image_tokens", "img_tok", u.image_tokens, img_tok, MulPicos(u.image_tokens, img_tok),
-      PerMillion(img_tok));
+  add("image_tokens", "img_tok", u.image_tokens, img_tok, MulPicos(u.image_tokens, img_tok), "");
   add("images", "img", u.images, p.input_cost_per_image, MulPicos(u.images, p.input_cost_per_image),
-      PerUnit(p.input_cost_per_image, "image"));
+      "image");
   if (audio_per_second) {
     // millis x price per second / 1000, rounded half up to a whole pico.
     const __int128 milli_picos = MulPicos(u.audio_input_millis, p.input_cost_per_audio_per_second);
     add("audio_input", "audio_in", u.audio_input_millis, p.input_cost_per_audio_per_second,
-        (milli_picos + 500) / 1000, PerUnit(p.input_cost_per_audio_per_second, "s"));
+        (milli_picos + 500) / 1000, "s");
   } else {
     const Picos a = pick(p.input_cost_per_audio_token, p.input_cost_per_token);
-    add("audio_input", "audio_in", audio_in_tokens, a, MulPicos(audio_in_tokens, a), PerMillion(a));
+    add("audio_input", "audio_in", audio_in_tokens, a, MulPicos(audio_in_tokens, a), "");
   }
   add("output", "out", text_out, p.output_cost_per_token,
-      MulPicos(text_out, p.output_cost_per_token), PerMillion(p.output_cost_per_token));
+      MulPicos(text_out, p.output_cost_per_token), "");
   const Picos reasoning = pick(p.output_cost_per_reasoning_token, p.output_cost_per_token);
   add("reasoning", "reasoning", u.reasoning_tokens, reasoning,
-      MulPicos(u.reasoning_tokens, reasoning), PerMillion(reasoning));
+      MulPicos(u.reasoning_tokens, reasoning), "");
   const Picos audio_out = pick(p.output_cost_per_audio_token, p.output_cost_per_token);
   add("audio_output", "audio_out", u.audio_output_tokens, audio_out,
-      MulPicos(u.audio_output_tokens, audio_out), PerMillion(audio_out));
+      MulPicos(u.audio_output_tokens, audio_out), "");
   cost.total = PicosToMicros(cost.total_picos);
   return cost;
 }

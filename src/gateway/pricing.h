@@ -48,6 +48,7 @@ struct Cost {
   Micros ComponentMicros(std::string_view name) const;  // rounded; 0 when absent
 };
 
-Cost ComputeCost(const Usage& usage, const config::ModelPricing& pricing);
+// `describe` = false leaves price_applied empty (saves its allocations, e.g. for estimates).
+Cost ComputeCost(const Usage& usage, const config::ModelPricing& pricing, bool describe = true);
 
 }  // namespace bursar::gateway

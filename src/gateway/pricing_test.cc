@@ -71,6 +71,19 @@ TEST(PricingTest, FlatImagesAndAudioPerSecond) {
   EXPECT_EQ(c.price_applied, "in=1/M img=0.01/image audio_in=0.0001/s");
 }
 
+TEST(PricingTest, WithoutDescriptionSameNumbers) {
+  Usage u;
+  u.prompt_tokens = 1000;
+  u.cached_tokens = 200;
+  u.completion_tokens = 500;
+  const Cost described = ComputeCost(u, Gpt4o());
+  const Cost bare = ComputeCost(u, Gpt4o(), /*describe=*/false);
+  EXPECT_EQ(bare.total, described.total);
+  EXPECT_EQ(bare.components.size(), described.components.size());
+  EXPECT_EQ(bare.price_applied, "");
+  EXPECT_EQ(described.price_applied, "in=2.5/M cached=1.25/M out=10/M");
+}
+
 TEST(PricingTest, RoundsOnceHalfAwayFromZero) {
   config::ModelPricing p;
   p.input_cost_per_token = 2'500'000;
