@@ -10,6 +10,7 @@ namespace {
 
 // The table of subcommands; keep it sorted by how often people use them.
 constexpr Command kCommands[] = {
+    {"serve", "Run the gateway on the configuration at a repository's HEAD", SetupServe},
     {"validate", "Validate a desired-state repository at a revision", SetupValidate},
     {"diff", "Resources added, removed and changed between two revisions", SetupDiff},
     {"check", "Monthly cost of a change (base -> head) and budget policy, for CI", SetupCheck},

@@ -6,6 +6,7 @@
 namespace bursar::cli {
 
 Runner SetupVersion(CLI::App& sub);
+Runner SetupServe(CLI::App& sub);
 Runner SetupReport(CLI::App& sub);
 Runner SetupValidate(CLI::App& sub);
 Runner SetupDiff(CLI::App& sub);

@@ -1,0 +1,200 @@
+#include <openssl/crypto.h>
+
+#include <chrono>
+#include <random>
+
+#include "gateway/handler_internal.h"
+#include "ledger/writer.h"
+
+namespace bursar::gateway {
+namespace {
+
+std::string_view PathOf(std::string_view target) {
+  size_t q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+}  // namespace
+
+std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() <= kBearer.size()) return {};
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    char c = authorization[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kBearer[i]) return {};
+  }
+  std::string_view token = authorization.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+  return token;
+}
+
+std::unique_ptr<RequestHandler> MakeGatewayHandler(GatewayServices& services, asio::io_context& ioc,
+                                                   int worker_index) {
+  return std::make_unique<GatewayHandler>(services, ioc, worker_index);
+}
+
+GatewayHandler::GatewayHandler(GatewayServices& services, asio::io_context& ioc, int worker_index)
+    : services_(services),
+      ioc_(ioc),
+      worker_(worker_index),
+      upstream_(ioc, services.tls),
+      metrics_(services.metrics->AddShard()),
+      snapshots_(*services.snapshots) {
+  std::random_device rd;
+  id_prefix_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+std::string GatewayHandler::NewRequestId() {
+  // 64 random bits per worker and process, then a counter: unique without coordination.
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "req_%016llx%02x%010llx",
+                        static_cast<unsigned long long>(id_prefix_), worker_ & 0xff,
+                        static_cast<unsigned long long>(++id_counter_));
+  return std::string(buf, n);
+}
+
+HeaderList GatewayHandler::BaseHeaders(const Exchange& x) const {
+  HeaderList h;
+  h.reserve(5);
+  if (!x.request_id.empty()) h.emplace_back("x-request-id", x.request_id);
+  if (x.snap) h.emplace_back("x-bursar-commit", x.snap->commit.empty() ? "none" : x.snap->commit);
+  if (!x.downgraded_from.empty()) h.emplace_back("x-bursar-downgraded-from", x.downgraded_from);
+  return h;
+}
+
+void GatewayHandler::Finish(Exchange& x, std::string_view model, int status) {
+  auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::steady_clock::now() - x.start)
+                     .count();
+  metrics_.RecordRequest(x.route ? std::string_view(x.route->meta.name) : std::string_view(), model,
+                         status, latency);
+}
+
+Awaitable<void> GatewayHandler::SendError(ResponseWriter& out, Exchange* x, int status,
+                                          std::string_view message, std::string_view type,
+                                          std::string_view code, HeaderList headers) {
+  if (x) {
+    HeaderList base = BaseHeaders(*x);
+    headers.insert(headers.begin(), base.begin(), base.end());
+    Finish(*x, x->primary ? std::string_view(x->primary->model->meta.name) : "", status);
+  }
+  co_await out.Send(status, headers, "application/json", ErrorJson(message, type, code));
+}
+
+Awaitable<void> GatewayHandler::Handle(HttpRequest& req, ResponseWriter& out) {
+  std::string_view path = PathOf(req.target);
+  bool post = req.method == "POST";
+  bool get = req.method == "GET";
+  if (path == "/v1/chat/completions" || path == "/chat/completions") {
+    if (!post) {
+      co_await SendError(out, nullptr, 405, "use POST", "invalid_request_error",
+                         "method_not_allowed");
+      co_return;
+    }
+    co_await HandleInference(RequestKind::kChatCompletions, req, out);
+  } else if (path == "/v1/embeddings" || path == "/embeddings") {
+    if (!post) {
+      co_await SendError(out, nullptr, 405, "use POST", "invalid_request_error",
+                         "method_not_allowed");
+      co_return;
+    }
+    co_await HandleInference(RequestKind::kEmbeddings, req, out);
+  } else if ((path == "/v1/models" || path == "/models") && get) {
+    co_await HandleModels(req, out);
+  } else if (path == "/metrics" && get) {
+    co_await HandleMetrics(out);
+  } else if (path == "/healthz" && get) {
+    co_await out.Send(200, {}, "text/plain", "ok\n");
+  } else if (path == "/readyz" && get) {
+    bool ready = services_.ready.load(std::memory_order_acquire) && snapshots_.Get() != nullptr;
+    co_await out.Send(ready ? 200 : 503, {}, "text/plain", ready ? "ready\n" : "not ready\n");
+  } else if (path.substr(0, 7) == "/admin/") {
+    co_await HandleAdmin(req, out);
+  } else {
+    co_await SendError(out, nullptr, 404, "unknown path " + std::string(path),
+                       "invalid_request_error", "not_found");
+  }
+}
+
+Awaitable<void> GatewayHandler::HandleModels(HttpRequest& req, ResponseWriter& out) {
+  Exchange x;
+  x.start = std::chrono::steady_clock::now();
+  x.request_id = NewRequestId();
+  x.snap = snapshots_.Get();
+  if (!x.snap) {
+    co_await SendError(out, &x, 503, "gateway is not ready", "server_error", "not_ready");
+    co_return;
+  }
+  x.key = x.snap->Authenticate(BearerToken(req.authorization));
+  if (!x.key) {
+    co_await SendError(out, &x, 401, "Incorrect API key provided.", "invalid_request_error",
+                       "invalid_api_key");
+    co_return;
+  }
+  co_await out.Send(200, BaseHeaders(x), "application/json", x.snap->ModelsJson(*x.key));
+}
+
+Awaitable<void> GatewayHandler::HandleMetrics(ResponseWriter& out) {
+  MetricsGauges g;
+  if (auto snap = snapshots_.Get()) g.commit = snap->commit;
+  if (services_.budgets) g.budgets = services_.budgets->Snapshot();
+  if (services_.cache) g.cache = services_.cache->Stats();
+  if (services_.in_flight) g.in_flight = services_.in_flight();
+  if (services_.ledger) {
+    auto st = services_.ledger->stats();
+    g.ledger_appended = st.appended;
+    g.ledger_stored = st.stored;
+  }
+  g.ready = services_.ready.load(std::memory_order_acquire);
+  co_await out.Send(200, {}, "text/plain; version=0.0.4; charset=utf-8",
+                    services_.metrics->Render(g));
+}
+
+Awaitable<void> GatewayHandler::HandleAdmin(HttpRequest& req, ResponseWriter& out) {
+  if (services_.admin_token.empty()) {
+    co_await SendError(out, nullptr, 403, "admin endpoints are disabled (no admin token set)",
+                       "permission_error", "admin_disabled");
+    co_return;
+  }
+  std::string_view token = BearerToken(req.authorization);
+  if (token.size() != services_.admin_token.size() ||
+      CRYPTO_memcmp(token.data(), services_.admin_token.data(), token.size()) != 0) {
+    co_await SendError(out, nullptr, 401, "admin token required", "invalid_request_error",
+                       "invalid_admin_token");
+    co_return;
+  }
+  std::string_view path = PathOf(req.target);
+  if (path == "/admin/budgets" && req.method == "GET") {
+    std::string body = R"({"object":"list","data":[)";
+    if (services_.budgets) {
+      bool first = true;
+      for (const auto& b : services_.budgets->Snapshot()) {
+        if (!first) body += ',';
+        first = false;
+        body += R"({"name":")";
+        AppendJsonEscaped(body, b.name);
+        body += R"(","limit_micros":)" + std::to_string(b.limit) + R"(,"spent_micros":)" +
+                std::to_string(b.spent) + R"(,"reserved_micros":)" + std::to_string(b.reserved) +
+                R"(,"alerts_fired":)" + std::to_string(b.alerts_fired) + R"(,"downgrades":)" +
+                std::to_string(b.downgrades) + R"(,"blocks":)" + std::to_string(b.blocks) + "}";
+      }
+    }
+    body += "]}";
+    co_await out.Send(200, {}, "application/json", body);
+  } else if (path == "/admin/config" && req.method == "GET") {
+    auto snap = snapshots_.Get();
+    std::string body = R"({"commit":")";
+    if (snap) AppendJsonEscaped(body, snap->commit);
+    body += R"(","routes":)" + std::to_string(snap ? snap->routes.size() : 0) + R"(,"models":)" +
+            std::to_string(snap ? snap->models.size() : 0) + R"(,"api_keys":)" +
+            std::to_string(snap ? snap->keys_by_digest.size() : 0) + "}";
+    co_await out.Send(200, {}, "application/json", body);
+  } else {
+    co_await SendError(out, nullptr, 404, "unknown admin path " + std::string(path),
+                       "invalid_request_error", "not_found");
+  }
+}
+
+}  // namespace bursar::gateway

@@ -1,0 +1,81 @@
+// Internal to handler.cc and proxy.cc: the per-worker handler class. See handler.h.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "gateway/estimate.h"
+#include "gateway/handler.h"
+#include "gateway/request_parser.h"
+#include "gateway/upstream_client.h"
+#include "ledger/spend_record.h"
+
+namespace bursar::gateway {
+
+// State of one inference request as it moves through the flow.
+struct Exchange {
+  std::chrono::steady_clock::time_point start;
+  int64_t time_us = 0;  // arrival, unix micros
+  std::string request_id;
+  SnapshotPtr snap;
+  const config::ApiKey* key = nullptr;
+  RequestKind kind = RequestKind::kChatCompletions;
+  ParsedRequest parsed;
+  const config::Route* route = nullptr;  // the route served (after a downgrade)
+  std::string downgraded_from;
+  const ModelEntry* primary = nullptr;  // the picked target (estimate, budget scope)
+  Estimate estimate;
+  std::optional<Reservation> reservation;
+  bool rate_charged = false;
+};
+
+class GatewayHandler final : public RequestHandler {
+ public:
+  GatewayHandler(GatewayServices& services, asio::io_context& ioc, int worker_index);
+  Awaitable<void> Handle(HttpRequest& req, ResponseWriter& out) override;
+
+ private:
+  // handler.cc
+  Awaitable<void> SendError(ResponseWriter& out, Exchange* x, int status, std::string_view message,
+                            std::string_view type, std::string_view code, HeaderList headers = {});
+  Awaitable<void> HandleModels(HttpRequest& req, ResponseWriter& out);
+  Awaitable<void> HandleAdmin(HttpRequest& req, ResponseWriter& out);
+  Awaitable<void> HandleMetrics(ResponseWriter& out);
+  std::string NewRequestId();
+  HeaderList BaseHeaders(const Exchange& x) const;
+  void Finish(Exchange& x, std::string_view model, int status);
+
+  // proxy.cc
+  Awaitable<void> HandleInference(RequestKind kind, HttpRequest& req, ResponseWriter& out);
+  Awaitable<bool> Admit(Exchange& x, HttpRequest& req, ResponseWriter& out);
+  Awaitable<bool> TryCache(Exchange& x, const std::string& cache_key, ResponseWriter& out);
+  Awaitable<void> Proxy(Exchange& x, HttpRequest& req, const std::string& cache_key,
+                        ResponseWriter& out);
+  Awaitable<void> RelayStream(Exchange& x, const ModelEntry& model, UpstreamResponse& response,
+                              ResponseWriter& out);
+  // Bills, settles and appends the spend record. False when the ledger refused it.
+  bool Record(Exchange& x, const ModelEntry* model, const Usage& usage, Micros cost, int status,
+              bool cache_hit, Micros saved);
+  void ReleaseAll(Exchange& x);
+
+  GatewayServices& services_;
+  asio::io_context& ioc_;
+  int worker_;
+  UpstreamClient upstream_;
+  MetricsShard& metrics_;
+  SnapshotHolder::Reader snapshots_;
+  uint64_t id_prefix_ = 0;
+  uint64_t id_counter_ = 0;
+};
+
+// The token of "Bearer <token>" (scheme case-insensitive); "" when absent or another scheme.
+std::string_view BearerToken(std::string_view authorization);
+
+ledger::Usage ToLedgerUsage(const Usage& u);
+// Compact JSON of the non-zero unit prices (pico-units), LiteLLM field names.
+std::string PriceJson(const config::ModelPricing& p);
+
+}  // namespace bursar::gateway

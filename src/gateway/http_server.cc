@@ -1,0 +1,353 @@
+#include "gateway/http_server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <list>
+#include <thread>
+#include <vector>
+
+namespace bursar::gateway {
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string_view Sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+struct Worker;
+
+// One accepted connection's state visible to its worker (for draining).
+struct SessionState {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;
+};
+
+struct Worker {
+  int index = 0;
+  asio::io_context ioc{1};
+  std::unique_ptr<RequestHandler> handler;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::thread thread;
+  std::list<SessionState*> sessions;  // worker thread only
+  bool draining = false;              // worker thread only
+  std::atomic<int> busy{0};
+  std::atomic<int> open{0};
+};
+
+void AppendHeaderBlock(std::string& out, int status, const HeaderList& headers,
+                       std::string_view content_type, bool close) {
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, status);
+  out += "HTTP/1.1 ";
+  out.append(num, end);
+  out += ' ';
+  out += ReasonPhrase(status);
+  out += "\r\n";
+  if (!content_type.empty()) {
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\n";
+  }
+  for (const auto& [name, value] : headers) {
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (close) out += "Connection: close\r\n";
+}
+
+class ConnectionWriter final : public ResponseWriter {
+ public:
+  ConnectionWriter(Worker& worker, beast::tcp_stream& stream, const ServerOptions& options,
+                   bool keep_alive)
+      : worker_(worker), stream_(stream), options_(options), keep_alive_(keep_alive) {}
+
+  bool failed() const { return failed_; }
+  bool keep_alive() const { return keep_alive_ && !failed_ && !worker_.draining; }
+  bool completed() const { return completed_; }
+  bool started() const override { return started_; }
+
+  Awaitable<bool> Send(int status, const HeaderList& headers, std::string_view content_type,
+                       std::string_view body) override {
+    if (started_ || failed_) co_return false;
+    started_ = true;
+    bool close = !keep_alive();
+    std::string head;
+    head.reserve(256);
+    AppendHeaderBlock(head, status, headers, content_type, close);
+    char num[24];
+    auto [end, ec] = std::to_chars(num, num + sizeof num, body.size());
+    head += "Content-Length: ";
+    head.append(num, end);
+    head += "\r\n\r\n";
+    closing_ = close;
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
+    bool ok = co_await Write(bufs);
+    completed_ = ok;
+    co_return ok;
+  }
+
+  Awaitable<bool> BeginChunked(int status, const HeaderList& headers,
+                               std::string_view content_type) override {
+    if (started_ || failed_) co_return false;
+    started_ = true;
+    bool close = !keep_alive();
+    closing_ = close;
+    std::string head;
+    head.reserve(256);
+    AppendHeaderBlock(head, status, headers, content_type, close);
+    head += "Transfer-Encoding: chunked\r\n\r\n";
+    std::array<asio::const_buffer, 1> bufs{asio::buffer(head)};
+    co_return co_await Write(bufs);
+  }
+
+  Awaitable<bool> WriteChunk(std::string_view data) override {
+    if (!started_ || failed_) co_return false;
+    if (data.empty()) co_return true;
+    char size[20];
+    auto [end, ec] = std::to_chars(size, size + sizeof size - 2, data.size(), 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    std::array<asio::const_buffer, 3> bufs{asio::buffer(size, end - size), asio::buffer(data),
+                                           asio::buffer("\r\n", 2)};
+    co_return co_await Write(bufs);
+  }
+
+  Awaitable<bool> EndChunked() override {
+    if (!started_ || failed_) co_return false;
+    std::array<asio::const_buffer, 1> bufs{asio::buffer("0\r\n\r\n", 5)};
+    bool ok = co_await Write(bufs);
+    completed_ = ok;
+    co_return ok;
+  }
+
+  bool closing() const { return closing_; }
+
+ private:
+  template <typename Buffers>
+  Awaitable<bool> Write(const Buffers& bufs) {
+    boost::system::error_code ec;
+    stream_.expires_after(options_.write_timeout);
+    co_await asio::async_write(stream_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) failed_ = true;
+    co_return !ec;
+  }
+
+  Worker& worker_;
+  beast::tcp_stream& stream_;
+  const ServerOptions& options_;
+  bool keep_alive_;
+  bool started_ = false;
+  bool failed_ = false;
+  bool completed_ = false;
+  bool closing_ = false;
+};
+
+Awaitable<void> SendSimpleError(beast::tcp_stream& stream, int status, std::string_view message,
+                                std::string_view code) {
+  std::string body = ErrorJson(message, "invalid_request_error", code);
+  std::string out;
+  AppendHeaderBlock(out, status, {}, "application/json", true);
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  boost::system::error_code ec;
+  stream.expires_after(std::chrono::seconds(5));
+  co_await asio::async_write(stream, asio::buffer(out),
+                             asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// After an early answer (413), reads and drops what the client still sends for a moment, so
+// that closing the socket does not reset the connection before the client read the answer.
+Awaitable<void> DiscardInput(beast::tcp_stream& stream, size_t max_bytes) {
+  boost::system::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::vector<char> scratch(64 << 10);
+  size_t total = 0;
+  stream.expires_after(std::chrono::seconds(2));
+  while (!ec && total < max_bytes + (8 << 20)) {
+    total += co_await stream.async_read_some(asio::buffer(scratch),
+                                             asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+Awaitable<void> Session(Worker& w, const ServerOptions& options, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  boost::system::error_code ec;
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  SessionState state;
+  state.stream = &stream;
+  w.sessions.push_front(&state);
+  auto self = w.sessions.begin();
+  w.open.fetch_add(1, std::memory_order_relaxed);
+  beast::flat_buffer buffer;
+  bool first = true;
+  while (!w.draining) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    stream.expires_after(first || buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+    first = false;
+    co_await http::async_read(stream, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == http::error::body_limit) {
+        co_await SendSimpleError(stream, 413, "request body too large", "request_too_large");
+        co_await DiscardInput(stream, options.max_body_bytes);
+      } else if (ec == http::error::header_limit) {
+        co_await SendSimpleError(stream, 413, "request headers too large", "request_too_large");
+      } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+                 ec != beast::error::timeout && ec != asio::error::operation_aborted &&
+                 ec != asio::error::connection_reset && ec != asio::error::bad_descriptor) {
+        co_await SendSimpleError(stream, 400, "malformed HTTP request: " + ec.message(),
+                                 "bad_request");
+      }
+      break;
+    }
+    auto& msg = parser.get();
+    HttpRequest req;
+    req.method = Sv(msg.method_string());
+    req.target = Sv(msg.target());
+    if (auto it = msg.find(http::field::authorization); it != msg.end()) {
+      req.authorization = Sv(it->value());
+    }
+    if (auto it = msg.find("x-request-id"); it != msg.end()) req.request_id = Sv(it->value());
+    if (auto it = msg.find(http::field::content_type); it != msg.end()) {
+      req.content_type = Sv(it->value());
+    }
+    req.body = std::move(msg.body());
+    state.busy = true;
+    w.busy.fetch_add(1, std::memory_order_relaxed);
+    stream.expires_never();
+    ConnectionWriter writer(w, stream, options, msg.keep_alive());
+    co_await w.handler->Handle(req, writer);
+    if (!writer.started() && !writer.failed()) {
+      co_await writer.Send(500, {}, "application/json",
+                           ErrorJson("handler produced no response", "server_error", ""));
+    }
+    w.busy.fetch_sub(1, std::memory_order_relaxed);
+    state.busy = false;
+    if (!writer.completed() || writer.closing()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+  w.sessions.erase(self);
+  w.open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+Awaitable<void> AcceptLoop(Worker& w, const ServerOptions& options) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket =
+        co_await w.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
+      continue;  // EMFILE and friends: keep serving
+    }
+    asio::co_spawn(w.ioc, Session(w, options, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerOptions options;
+  std::vector<std::unique_ptr<Worker>> workers;
+  uint16_t port = 0;
+  bool stopped = false;
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() { Shutdown(std::chrono::milliseconds(0)); }
+uint16_t HttpServer::port() const { return impl_->port; }
+
+int HttpServer::InFlight() const {
+  int n = 0;
+  for (const auto& w : impl_->workers) n += w->busy.load(std::memory_order_relaxed);
+  return n;
+}
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
+                                                        HandlerFactory factory) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  int n = options.workers > 0 ? options.workers : 1;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) return InvalidArgumentError("bad listen address \"" + options.host + "\"");
+  uint16_t port = options.port;
+  for (int i = 0; i < n; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    w->handler = factory(w->ioc, i);
+    w->acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+    tcp::endpoint endpoint(address, port);
+    w->acceptor->open(endpoint.protocol(), ec);
+    if (!ec) w->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(w->acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+          0) {
+        ec.assign(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) w->acceptor->bind(endpoint, ec);
+    if (!ec) w->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return UnavailableError("cannot listen on " + options.host + ":" + std::to_string(port) +
+                              ": " + ec.message());
+    }
+    port = w->acceptor->local_endpoint().port();
+    impl->workers.push_back(std::move(w));
+  }
+  impl->port = port;
+  for (auto& w : impl->workers) {
+    Worker* raw = w.get();
+    asio::co_spawn(raw->ioc, AcceptLoop(*raw, impl->options), asio::detached);
+    raw->thread = std::thread([raw] {
+      auto guard = asio::make_work_guard(raw->ioc);
+      raw->ioc.run();
+    });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::Shutdown(std::chrono::milliseconds drain) {
+  if (impl_->stopped) return 0;
+  impl_->stopped = true;
+  // Stop accepting, and close connections that wait for their next request.
+  for (auto& w : impl_->workers) {
+    Worker* raw = w.get();
+    asio::post(raw->ioc, [raw] {
+      raw->draining = true;
+      boost::system::error_code ec;
+      raw->acceptor->close(ec);
+      for (SessionState* s : raw->sessions) {
+        if (!s->busy) s->stream->socket().cancel(ec);
+      }
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + drain;
+  int left = 0;
+  for (;;) {
+    left = InFlight();
+    if (left == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  for (auto& w : impl_->workers) w->ioc.stop();
+  for (auto& w : impl_->workers) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  // Handlers (and what they own) go on this thread, after their io_context stopped.
+  for (auto& w : impl_->workers) w->handler.reset();
+  return left;
+}
+
+}  // namespace bursar::gateway

@@ -1,0 +1,258 @@
+#include "gateway/metrics.h"
+
+#include <fmt/format.h>
+
+namespace bursar::gateway {
+
+std::string PromEscape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string Labels2(std::string_view a, std::string_view av, std::string_view b,
+                    std::string_view bv) {
+  std::string s;
+  s.reserve(a.size() + av.size() + b.size() + bv.size() + 12);
+  s.append(a).append("=\"").append(PromEscape(av)).append("\",");
+  s.append(b).append("=\"").append(PromEscape(bv)).append("\"");
+  return s;
+}
+
+template <typename Map>
+void AddTo(Map& m, std::string key, int64_t v) {
+  auto [it, inserted] = m.try_emplace(std::move(key), 0);
+  it->second += v;
+}
+
+void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+void Series(std::string& out, std::string_view name, const std::map<std::string, int64_t>& m) {
+  for (const auto& [labels, v] : m) {
+    fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, labels, v);
+  }
+}
+
+std::string Seconds(int64_t micros) { return FormatScaled(micros, 6, 1); }
+
+}  // namespace
+
+void Histogram::Observe(int64_t micros) {
+  size_t i = 0;
+  while (i < kLatencyBuckets.size() && static_cast<double>(micros) > kLatencyBuckets[i] * 1e6) ++i;
+  if (i < kLatencyBuckets.size()) ++buckets[i];
+  ++count;
+  sum_us += micros;
+}
+
+void Histogram::Merge(const Histogram& o) {
+  for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += o.buckets[i];
+  count += o.count;
+  sum_us += o.sum_us;
+}
+
+void MetricsShard::RecordRequest(std::string_view route, std::string_view model, int status,
+                                 int64_t latency_us) {
+  std::string labels = Labels2("route", route, "model", model);
+  std::string with_status = labels + ",status=\"" + std::to_string(status) + "\"";
+  std::string route_label = "route=\"" + PromEscape(route) + "\"";
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(data_.requests, std::move(with_status), 1);
+  data_.latency[std::move(route_label)].Observe(latency_us);
+}
+
+void MetricsShard::RecordUsage(std::string_view route, std::string_view model, const Usage& u) {
+  std::string base = Labels2("route", route, "model", model);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto add = [&](std::string_view modality, int64_t n) {
+    if (n > 0) AddTo(data_.tokens, base + ",modality=\"" + std::string(modality) + "\"", n);
+  };
+  int64_t text_in = u.prompt_tokens - u.cached_tokens - u.image_tokens - u.audio_input_tokens;
+  add("text_input", text_in < 0 ? 0 : text_in);
+  add("cached_input", u.cached_tokens);
+  add("image_input", u.image_tokens);
+  add("audio_input", u.audio_input_tokens);
+  int64_t text_out = u.completion_tokens - u.reasoning_tokens - u.audio_output_tokens;
+  add("text_output", text_out < 0 ? 0 : text_out);
+  add("reasoning_output", u.reasoning_tokens);
+  add("audio_output", u.audio_output_tokens);
+}
+
+void MetricsShard::RecordCost(std::string_view key, std::string_view route, std::string_view model,
+                              Micros cost) {
+  std::string labels = "key=\"" + PromEscape(key) + "\"," + Labels2("route", route, "model", model);
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(data_.cost, std::move(labels), cost);
+}
+
+void MetricsShard::RecordCacheHit(std::string_view route, Micros saved) {
+  std::string labels = "route=\"" + PromEscape(route) + "\"";
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(data_.cache_hits, labels, 1);
+  AddTo(data_.cache_saved, std::move(labels), saved);
+}
+
+void MetricsShard::RecordUpstreamError(std::string_view model, std::string_view kind) {
+  std::string labels = Labels2("model", model, "kind", kind);
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(data_.upstream_errors, std::move(labels), 1);
+}
+
+void MetricsShard::RecordRateLimited(std::string_view key, std::string_view limit) {
+  std::string labels = Labels2("key", key, "limit", limit);
+  std::lock_guard<std::mutex> lock(mu_);
+  AddTo(data_.rate_limited, std::move(labels), 1);
+}
+
+void MetricsShard::RecordLedgerError() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++data_.ledger_errors;
+}
+
+MetricsShard::Data MetricsShard::Copy() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return data_;
+}
+
+MetricsShard& Metrics::AddShard() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shards_.push_back(std::make_unique<MetricsShard>());
+  return *shards_.back();
+}
+
+std::string Metrics::Render(const MetricsGauges& g) const {
+  MetricsShard::Data all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& shard : shards_) {
+      MetricsShard::Data d = shard->Copy();
+      for (auto& [k, v] : d.requests) AddTo(all.requests, k, v);
+      for (auto& [k, v] : d.latency) all.latency[k].Merge(v);
+      for (auto& [k, v] : d.tokens) AddTo(all.tokens, k, v);
+      for (auto& [k, v] : d.cost) AddTo(all.cost, k, v);
+      for (auto& [k, v] : d.cache_hits) AddTo(all.cache_hits, k, v);
+      for (auto& [k, v] : d.cache_saved) AddTo(all.cache_saved, k, v);
+      for (auto& [k, v] : d.upstream_errors) AddTo(all.upstream_errors, k, v);
+      for (auto& [k, v] : d.rate_limited) AddTo(all.rate_limited, k, v);
+      all.ledger_errors += d.ledger_errors;
+    }
+  }
+  std::string out;
+  out.reserve(8192);
+  auto it = std::back_inserter(out);
+
+  Header(out, "bursar_requests_total", "counter", "Requests answered, by route, model and status.");
+  Series(out, "bursar_requests_total", all.requests);
+
+  Header(out, "bursar_request_duration_seconds", "histogram",
+         "Time from request arrival to the last byte of the response.");
+  for (const auto& [labels, h] : all.latency) {
+    int64_t cumulative = 0;
+    for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      fmt::format_to(it, "bursar_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
+                     kLatencyBuckets[i], cumulative);
+    }
+    fmt::format_to(it, "bursar_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels,
+                   h.count);
+    fmt::format_to(it, "bursar_request_duration_seconds_sum{{{}}} {}\n", labels, Seconds(h.sum_us));
+    fmt::format_to(it, "bursar_request_duration_seconds_count{{{}}} {}\n", labels, h.count);
+  }
+
+  Header(out, "bursar_tokens_total", "counter", "Tokens billed, by route, model and modality.");
+  Series(out, "bursar_tokens_total", all.tokens);
+
+  Header(out, "bursar_cost_micros_total", "counter",
+         "Spend in micro-units of the currency, by API key, route and model.");
+  Series(out, "bursar_cost_micros_total", all.cost);
+
+  Header(out, "bursar_cache_hits_total", "counter", "Requests answered from the response cache.");
+  Series(out, "bursar_cache_hits_total", all.cache_hits);
+  Header(out, "bursar_cache_saved_micros_total", "counter",
+         "Cost the response cache saved, in micro-units.");
+  Series(out, "bursar_cache_saved_micros_total", all.cache_saved);
+
+  Header(out, "bursar_upstream_errors_total", "counter",
+         "Failed upstream attempts, by model and kind (connect, timeout, 5xx, malformed).");
+  Series(out, "bursar_upstream_errors_total", all.upstream_errors);
+
+  Header(out, "bursar_rate_limited_total", "counter", "Requests refused by a rate limit.");
+  Series(out, "bursar_rate_limited_total", all.rate_limited);
+
+  Header(out, "bursar_ledger_errors_total", "counter",
+         "Spend records that could not be made durable (those requests failed).");
+  fmt::format_to(it, "bursar_ledger_errors_total {}\n", all.ledger_errors);
+  Header(out, "bursar_ledger_appended_total", "counter", "Spend records appended to the log.");
+  fmt::format_to(it, "bursar_ledger_appended_total {}\n", g.ledger_appended);
+  Header(out, "bursar_ledger_stored_total", "counter", "Spend records stored in the database.");
+  fmt::format_to(it, "bursar_ledger_stored_total {}\n", g.ledger_stored);
+
+  Header(out, "bursar_budget_limit_micros", "gauge", "Budget limit this period, micro-units.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_limit_micros{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.limit);
+  }
+  Header(out, "bursar_budget_spent_micros", "gauge", "Budget spend this period, micro-units.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_spent_micros{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.spent);
+  }
+  Header(out, "bursar_budget_reserved_micros", "gauge",
+         "Budget reserved by requests in flight, micro-units.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_reserved_micros{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.reserved);
+  }
+  Header(out, "bursar_budget_utilization_ratio", "gauge", "Spent / limit this period.");
+  for (const auto& b : g.budgets) {
+    double ratio = b.limit > 0 ? static_cast<double>(b.spent) / static_cast<double>(b.limit) : 0;
+    fmt::format_to(it, "bursar_budget_utilization_ratio{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   ratio);
+  }
+  Header(out, "bursar_budget_alerts_total", "counter", "Budget alert thresholds crossed.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_alerts_total{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.alerts_fired);
+  }
+  Header(out, "bursar_budget_downgrades_total", "counter", "Requests downgraded by a budget.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_downgrades_total{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.downgrades);
+  }
+  Header(out, "bursar_budget_blocks_total", "counter", "Requests blocked by a budget.");
+  for (const auto& b : g.budgets) {
+    fmt::format_to(it, "bursar_budget_blocks_total{{budget=\"{}\"}} {}\n", PromEscape(b.name),
+                   b.blocks);
+  }
+
+  Header(out, "bursar_cache_entries", "gauge", "Entries in the response cache.");
+  fmt::format_to(it, "bursar_cache_entries {}\n", g.cache.entries);
+  Header(out, "bursar_cache_bytes", "gauge", "Bytes held by the response cache.");
+  fmt::format_to(it, "bursar_cache_bytes {}\n", g.cache.bytes);
+
+  Header(out, "bursar_in_flight_requests", "gauge", "Requests being handled.");
+  fmt::format_to(it, "bursar_in_flight_requests {}\n", g.in_flight);
+  Header(out, "bursar_ready", "gauge",
+         "1 once the configuration is loaded and the ledger replayed.");
+  fmt::format_to(it, "bursar_ready {}\n", g.ready ? 1 : 0);
+  Header(out, "bursar_config_info", "gauge", "The Git commit of the live configuration.");
+  fmt::format_to(it, "bursar_config_info{{commit=\"{}\"}} 1\n", PromEscape(g.commit));
+  return out;
+}
+
+}  // namespace bursar::gateway

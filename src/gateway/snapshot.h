@@ -1,0 +1,98 @@
+// The gateway's view of one configuration: the validated config::DesiredState plus the lookup
+// tables the request path needs (API keys by SHA-256 digest, routes and models by name, the
+// upstream address and key of every Model, the prebuilt GET /v1/models body) and the commit id.
+//
+// A Snapshot is immutable once built and shared as std::shared_ptr<const Snapshot>; a request
+// keeps the snapshot it started with until it finishes. SnapshotHolder publishes a new one (live
+// re-sync calls Publish) and lets each worker notice it through a version number, so the hot
+// path reads one atomic integer and no lock; the mutex is taken only when the version changed.
+// Upstream API keys are read from the environment once, when the snapshot is built.
+// Errors: BuildSnapshot gives InvalidArgument for an unusable Model base URL or key hash.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/status.h"
+#include "config/model.h"
+#include "gateway/router.h"
+#include "gateway/upstream_client.h"
+
+namespace bursar::gateway {
+
+struct ModelEntry {
+  const config::Model* model = nullptr;
+  UpstreamTarget target;
+  std::string api_key;  // from the environment variable Model::api_key_env ("" when unset)
+  std::shared_ptr<CircuitBreaker> breaker;
+};
+
+struct Snapshot {
+  config::DesiredStatePtr state;
+  std::string commit;  // revision of the configuration ("" for a plain directory)
+  // SHA-256 digest (32 raw bytes as a string) -> key.
+  std::unordered_map<std::string, const config::ApiKey*> keys_by_digest;
+  std::unordered_map<std::string_view, const config::Route*> routes;
+  std::unordered_map<std::string_view, ModelEntry> models;
+  bool any_tls = false;
+
+  const config::Route* FindRoute(std::string_view name) const;
+  const ModelEntry* FindModel(std::string_view name) const;
+  // The key whose digest equals SHA-256(`presented`), compared in constant time; null if none.
+  const config::ApiKey* Authenticate(std::string_view presented) const;
+  // GET /v1/models for `key` (routes it may use), OpenAI list shape.
+  std::string ModelsJson(const config::ApiKey& key) const;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+using GetEnvFn = std::function<std::string(const std::string& name)>;
+
+// Builds the lookup tables. `breakers` supplies (and keeps across snapshots) each Model's breaker.
+// `getenv` defaults to the process environment.
+StatusOr<SnapshotPtr> BuildSnapshot(config::DesiredStatePtr state, CircuitBreakers& breakers,
+                                    GetEnvFn getenv = nullptr);
+
+class SnapshotHolder {
+ public:
+  void Publish(SnapshotPtr snapshot);
+  SnapshotPtr Current() const;
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+
+  // A worker's cached view: Get() re-reads the holder only when the version moved.
+  class Reader {
+   public:
+    explicit Reader(const SnapshotHolder& holder) : holder_(holder) {}
+    const SnapshotPtr& Get() {
+      uint64_t v = holder_.version();
+      if (v != seen_) {
+        current_ = holder_.Current();
+        seen_ = v;
+      }
+      return current_;
+    }
+
+   private:
+    const SnapshotHolder& holder_;
+    uint64_t seen_ = 0;
+    SnapshotPtr current_;
+  };
+
+ private:
+  mutable std::mutex mu_;  // guards current_
+  SnapshotPtr current_;
+  std::atomic<uint64_t> version_{0};
+};
+
+// SHA-256 of `data` as 32 raw bytes.
+std::string Sha256(std::string_view data);
+// Lowercase hex of SHA-256 (what ApiKey spec.keyHash holds after "sha256:").
+std::string Sha256Hex(std::string_view data);
+
+}  // namespace bursar::gateway

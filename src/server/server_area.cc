@@ -1,1 +1,0 @@
-// Area server: see docs/ARCHITECTURE.md.
