@@ -170,7 +170,8 @@ Micros Project(const config::Budget& b, const Side& side, int hours, bool* attri
   const config::BudgetScope& scope = b.scope;
   __int128 monthly = 0;
   if (scope.keys.empty() && scope.models.empty() && scope.routes.empty()) {
-    for (const auto& [key, p] : side.workloads) {
+    for (const auto& entry : side.workloads) {
+      const PricedWorkload& p = entry.second;  // not a structured binding: clang 14 lambdas
       bool match = std::all_of(scope.tags.begin(), scope.tags.end(), [&](const auto& tag) {
         auto it = p.w->meta.labels.find(tag.first);
         return it != p.w->meta.labels.end() && it->second == tag.second;

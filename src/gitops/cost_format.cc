@@ -137,7 +137,7 @@ std::string FormatCostJson(const CostReport& r) {
   }
   j["budgets"] = std::move(budgets);
   j["notes"] = r.notes;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string FormatCostMarkdown(const CostReport& r) {

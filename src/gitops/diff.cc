@@ -1,12 +1,13 @@
 #include "gitops/diff.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+
+#include "config/yaml_tree.h"
 
 namespace bursar::gitops {
 
@@ -35,236 +36,282 @@ int DiffResult::changed() const {
 
 namespace {
 
-constexpr int kMaxDepth = 200;  // deeper subtrees compare as whole values (no stack blow-up)
+using config::YamlNode;
+
+// Deeper subtrees compare as whole values. The parser already refuses nesting deeper than
+// config::kMaxYamlDepth and alias expansions beyond config::kMaxYamlNodes, so a hostile file
+// can neither exhaust the stack nor make the walk explode.
+constexpr int kMaxDepth = 200;
 
 struct Doc {
   ResourceKey key;
   std::string file;
   int line = 0;
   int column = 0;
-  YAML::Node node;
+  const YamlNode* node = nullptr;
 };
 
-// A missing key of a const map is an "invalid" node: every accessor but IsDefined() throws.
-std::string ScalarText(const YAML::Node& n) {
-  return n.IsDefined() && n.IsScalar() ? n.Scalar() : std::string();
+const YamlNode* Get(const YamlNode* map, std::string_view key) {
+  if (map == nullptr || !map->IsMapping()) return nullptr;
+  for (const auto& [k, v] : map->entries) {
+    if (k->IsScalar() && k->value == key) return v;
+  }
+  return nullptr;
 }
 
-bool HasScalar(const YAML::Node& map, const char* key) {
-  if (!map.IsMap()) return false;
-  const YAML::Node value = map[key];
-  return value.IsDefined() && value.IsScalar();
+std::string ScalarText(const YamlNode* n) {
+  return n != nullptr && n->IsScalar() ? n->value : std::string();
 }
 
-std::string FlowText(const YAML::Node& n) {
-  if (n.IsNull()) return "null";
-  YAML::Emitter e;
-  e.SetMapFormat(YAML::Flow);
-  e.SetSeqFormat(YAML::Flow);
-  e << n;
-  return e.good() ? std::string(e.c_str()) : std::string("?");
+bool HasScalar(const YamlNode* map, const char* key) {
+  const YamlNode* v = Get(map, key);
+  return v != nullptr && v->IsScalar();
 }
 
-nlohmann::json ToJson(const YAML::Node& n, int depth = 0) {
-  if (depth > kMaxDepth) return FlowText(n);
-  if (n.IsNull() || !n.IsDefined()) return nullptr;
-  if (n.IsMap()) {
-    nlohmann::json obj = nlohmann::json::object();
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string key = it->first.IsScalar() ? it->first.Scalar() : FlowText(it->first);
-      obj[key] = ToJson(it->second, depth + 1);
+// YAML flow text: plain scalars as written, quoted ones double-quoted, {k: v}, [a, b].
+void AppendFlow(const YamlNode* n, std::string* out) {
+  switch (n->type) {
+    case YamlNode::Type::kNull:
+      *out += "null";
+      return;
+    case YamlNode::Type::kScalar:
+      *out += n->plain ? n->value
+                       : nlohmann::json(n->value).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace);
+      return;
+    case YamlNode::Type::kSequence: {
+      *out += '[';
+      for (size_t i = 0; i < n->items.size(); ++i) {
+        if (i > 0) *out += ", ";
+        AppendFlow(n->items[i], out);
+      }
+      *out += ']';
+      return;
     }
-    return obj;
+    case YamlNode::Type::kMapping: {
+      *out += '{';
+      for (size_t i = 0; i < n->entries.size(); ++i) {
+        if (i > 0) *out += ", ";
+        AppendFlow(n->entries[i].first, out);
+        *out += ": ";
+        AppendFlow(n->entries[i].second, out);
+      }
+      *out += '}';
+      return;
+    }
   }
-  if (n.IsSequence()) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& item : n) arr.push_back(ToJson(item, depth + 1));
-    return arr;
+}
+
+std::string FlowText(const YamlNode* n) {
+  std::string out;
+  AppendFlow(n, &out);
+  return out;
+}
+
+std::string KeyText(const YamlNode* k) { return k->IsScalar() ? k->value : FlowText(k); }
+
+nlohmann::json ToJson(const YamlNode* n) {
+  switch (n->type) {
+    case YamlNode::Type::kNull:
+      return nullptr;
+    case YamlNode::Type::kMapping: {
+      nlohmann::json obj = nlohmann::json::object();
+      for (const auto& [k, v] : n->entries) obj[KeyText(k)] = ToJson(v);
+      return obj;
+    }
+    case YamlNode::Type::kSequence: {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const YamlNode* item : n->items) arr.push_back(ToJson(item));
+      return arr;
+    }
+    case YamlNode::Type::kScalar:
+      break;
   }
-  const std::string& text = n.Scalar();
-  if (n.Tag() == "!") return text;  // quoted: always a string
+  const std::string& text = n->value;
+  if (!n->plain) return text;  // quoted: always a string
   if (text == "true" || text == "True" || text == "TRUE") return true;
   if (text == "false" || text == "False" || text == "FALSE") return false;
-  if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") {
+    return nullptr;
+  }
   static const std::regex kInt("^-?(0|[1-9][0-9]{0,17})$");
   if (std::regex_match(text, kInt)) return std::stoll(text);
   return text;
 }
 
+std::string JsonText(const YamlNode* n) {
+  return ToJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string PathKey(const std::string& parent, const std::string& key) {
   bool plain = !key.empty() && key.find_first_of(".[] \"\t") == std::string::npos;
   if (plain) return parent.empty() ? key : parent + "." + key;
-  return parent + "[" + nlohmann::json(key).dump() + "]";
+  return parent + "[" +
+         nlohmann::json(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "]";
 }
 
 class Walker {
  public:
   explicit Walker(std::vector<FieldChange>* out) : out_(out) {}
 
-  void Compare(const std::string& path, const YAML::Node& a, const YAML::Node& b, int depth) {
+  void Compare(const std::string& path, const YamlNode* a, const YamlNode* b, int depth) {
+    if (a == b) return;  // the same (aliased) node
     if (depth > kMaxDepth) {
-      if (FlowText(a) != FlowText(b)) Emit(path, &a, &b);
+      if (FlowText(a) != FlowText(b)) Emit(path, a, b);
       return;
     }
-    if (a.IsMap() && b.IsMap()) return CompareMaps(path, a, b, depth);
-    if (a.IsSequence() && b.IsSequence()) return CompareLists(path, a, b, depth);
-    if (a.IsScalar() && b.IsScalar()) {
-      if (a.Scalar() != b.Scalar()) Emit(path, &a, &b);
+    if (a->IsMapping() && b->IsMapping()) return CompareMaps(path, a, b, depth);
+    if (a->IsSequence() && b->IsSequence()) return CompareLists(path, a, b, depth);
+    if (a->IsScalar() && b->IsScalar()) {
+      if (a->value != b->value) Emit(path, a, b);
       return;
     }
-    if (a.IsNull() && b.IsNull()) return;
-    Emit(path, &a, &b);
+    if (a->IsNull() && b->IsNull()) return;
+    Emit(path, a, b);
   }
 
-  void Emit(const std::string& path, const YAML::Node* a, const YAML::Node* b) {
+  void Emit(const std::string& path, const YamlNode* a, const YamlNode* b) {
     FieldChange c;
     c.path = path;
     if (a != nullptr) {
-      c.before = FlowText(*a);
-      c.before_json = ToJson(*a).dump();
+      c.before = FlowText(a);
+      c.before_json = JsonText(a);
     }
     if (b != nullptr) {
-      c.after = FlowText(*b);
-      c.after_json = ToJson(*b).dump();
+      c.after = FlowText(b);
+      c.after_json = JsonText(b);
     }
     out_->push_back(std::move(c));
   }
 
  private:
-  static std::string KeyText(const YAML::Node& k) {
-    return k.IsScalar() ? k.Scalar() : FlowText(k);
-  }
-
-  void CompareMaps(const std::string& path, const YAML::Node& a, const YAML::Node& b, int depth) {
-    std::map<std::string, YAML::Node> before;
-    for (auto it = a.begin(); it != a.end(); ++it) before.emplace(KeyText(it->first), it->second);
+  void CompareMaps(const std::string& path, const YamlNode* a, const YamlNode* b, int depth) {
+    std::map<std::string, const YamlNode*> before;
+    for (const auto& [k, v] : a->entries) before.emplace(KeyText(k), v);
     std::set<std::string> seen;
-    for (auto it = b.begin(); it != b.end(); ++it) {
-      std::string key = KeyText(it->first);
-      seen.insert(key);
+    for (const auto& [k, v] : b->entries) {
+      std::string key = KeyText(k);
+      if (!seen.insert(key).second) continue;  // a duplicate key: the first one counts
       auto found = before.find(key);
       if (found == before.end()) {
-        YAML::Node value = it->second;
-        Emit(PathKey(path, key), nullptr, &value);
+        Emit(PathKey(path, key), nullptr, v);
       } else {
-        Compare(PathKey(path, key), found->second, it->second, depth + 1);
+        Compare(PathKey(path, key), found->second, v, depth + 1);
       }
     }
-    for (auto it = a.begin(); it != a.end(); ++it) {
-      std::string key = KeyText(it->first);
-      if (seen.count(key) == 0) {
-        YAML::Node value = it->second;
-        Emit(PathKey(path, key), &value, nullptr);
-      }
+    for (const auto& [k, v] : a->entries) {
+      std::string key = KeyText(k);
+      if (seen.insert(key).second) Emit(PathKey(path, key), v, nullptr);
     }
   }
 
   // The field by which the items of both lists can be matched, or "" to match by index.
-  static std::string MatchKey(const YAML::Node& a, const YAML::Node& b) {
+  static std::string MatchKey(const YamlNode* a, const YamlNode* b) {
+    if (a->items.empty() && b->items.empty()) return "";
     for (const char* field : {"name", "model"}) {
       bool ok = true;
-      for (const YAML::Node* list : {&a, &b}) {
+      for (const YamlNode* list : {a, b}) {
         std::set<std::string> values;
-        for (const auto& item : *list) {
-          if (!HasScalar(item, field) || !values.insert(item[field].Scalar()).second) {
+        for (const YamlNode* item : list->items) {
+          if (!HasScalar(item, field) || !values.insert(Get(item, field)->value).second) {
             ok = false;
             break;
           }
         }
         if (!ok) break;
       }
-      if (ok && (a.size() > 0 || b.size() > 0)) return field;
+      if (ok) return field;
     }
     return "";
   }
 
-  void CompareLists(const std::string& path, const YAML::Node& a, const YAML::Node& b, int depth) {
+  void CompareLists(const std::string& path, const YamlNode* a, const YamlNode* b, int depth) {
     std::string field = MatchKey(a, b);
     if (field.empty()) {
-      size_t common = std::min(a.size(), b.size());
+      size_t common = std::min(a->items.size(), b->items.size());
       for (size_t i = 0; i < common; ++i) {
-        Compare(path + "[" + std::to_string(i) + "]", a[i], b[i], depth + 1);
+        Compare(path + "[" + std::to_string(i) + "]", a->items[i], b->items[i], depth + 1);
       }
-      for (size_t i = common; i < b.size(); ++i) {
-        YAML::Node value = b[i];
-        Emit(path + "[" + std::to_string(i) + "]", nullptr, &value);
+      for (size_t i = common; i < b->items.size(); ++i) {
+        Emit(path + "[" + std::to_string(i) + "]", nullptr, b->items[i]);
       }
-      for (size_t i = common; i < a.size(); ++i) {
-        YAML::Node value = a[i];
-        Emit(path + "[" + std::to_string(i) + "]", &value, nullptr);
+      for (size_t i = common; i < a->items.size(); ++i) {
+        Emit(path + "[" + std::to_string(i) + "]", a->items[i], nullptr);
       }
       return;
     }
     auto item_path = [&](const std::string& value) {
       bool plain = value.find_first_of("[]\"") == std::string::npos && !value.empty();
-      return path + "[" + field + "=" + (plain ? value : nlohmann::json(value).dump()) + "]";
+      return path + "[" + field + "=" +
+             (plain ? value
+                    : nlohmann::json(value).dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace)) +
+             "]";
     };
-    std::map<std::string, YAML::Node> before;
-    for (const auto& item : a) before.emplace(item[field].Scalar(), item);
+    std::map<std::string, const YamlNode*> before;
+    for (const YamlNode* item : a->items) before.emplace(Get(item, field.c_str())->value, item);
     std::set<std::string> seen;
-    for (const auto& item : b) {
-      std::string value = item[field].Scalar();
+    for (const YamlNode* item : b->items) {
+      const std::string& value = Get(item, field.c_str())->value;
       seen.insert(value);
       auto found = before.find(value);
       if (found == before.end()) {
-        YAML::Node copy = item;
-        Emit(item_path(value), nullptr, &copy);
+        Emit(item_path(value), nullptr, item);
       } else {
         Compare(item_path(value), found->second, item, depth + 1);
       }
     }
-    for (const auto& item : a) {
-      std::string value = item[field].Scalar();
-      if (seen.count(value) == 0) {
-        YAML::Node copy = item;
-        Emit(item_path(value), &copy, nullptr);
-      }
+    for (const YamlNode* item : a->items) {
+      const std::string& value = Get(item, field.c_str())->value;
+      if (seen.count(value) == 0) Emit(item_path(value), item, nullptr);
     }
   }
 
   std::vector<FieldChange>* out_;
 };
 
-StatusOr<std::vector<Doc>> ParseDocs(const std::vector<config::SourceFile>& files) {
+// Parsed files of one side; the YamlFiles own the nodes the Docs point into.
+struct Parsed {
+  std::vector<std::unique_ptr<config::YamlFile>> files;
   std::vector<Doc> docs;
+};
+
+Status ParseDocs(const std::vector<config::SourceFile>& files, Parsed* out) {
   std::map<ResourceKey, size_t> index;
   for (const auto& file : files) {
-    std::vector<YAML::Node> nodes;
-    try {
-      nodes = YAML::LoadAll(file.content);
-    } catch (const YAML::Exception& e) {
-      return InvalidArgumentError(file.path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                  std::to_string(e.mark.column + 1) + ": " + e.msg);
+    auto yaml = std::make_unique<config::YamlFile>();
+    config::YamlError error;
+    if (!config::ParseYaml(file.content, yaml.get(), &error)) {
+      return InvalidArgumentError(file.path + ":" + std::to_string(error.line) + ":" +
+                                  std::to_string(error.column) + ": " + error.message);
     }
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      const YAML::Node& node = nodes[i];
-      if (!node.IsMap()) continue;  // empty documents (a trailing ---) carry no resource
+    for (size_t i = 0; i < yaml->documents.size(); ++i) {
+      const YamlNode* node = yaml->documents[i];
+      if (node == nullptr || !node->IsMapping()) continue;  // empty documents carry no resource
       Doc doc;
       doc.file = file.path;
-      doc.line = node.Mark().line + 1;
-      doc.column = node.Mark().column + 1;
+      doc.line = node->line;
+      doc.column = node->column;
       doc.node = node;
-      const YAML::Node& cnode = node;
-      doc.key.api_version = ScalarText(cnode["apiVersion"]);
-      doc.key.kind = ScalarText(cnode["kind"]);
-      const YAML::Node meta = cnode["metadata"];
-      if (meta.IsDefined() && meta.IsMap()) {
-        doc.key.name = ScalarText(meta["name"]);
-        doc.key.ns = ScalarText(meta["namespace"]);
-      }
+      doc.key.api_version = ScalarText(Get(node, "apiVersion"));
+      doc.key.kind = ScalarText(Get(node, "kind"));
+      const YamlNode* meta = Get(node, "metadata");
+      doc.key.name = ScalarText(Get(meta, "name"));
+      doc.key.ns = ScalarText(Get(meta, "namespace"));
       if (doc.key.name.empty()) doc.key.name = file.path + "#" + std::to_string(i + 1);
-      auto [it, inserted] = index.emplace(doc.key, docs.size());
+      auto [it, inserted] = index.emplace(doc.key, out->docs.size());
       if (!inserted) {
-        const Doc& first = docs[it->second];
+        const Doc& first = out->docs[it->second];
         return InvalidArgumentError(file.path + ":" + std::to_string(doc.line) + ":" +
                                     std::to_string(doc.column) + ": duplicate " +
                                     doc.key.ToString() + " (first declared at " + first.file + ":" +
                                     std::to_string(first.line) + ")");
       }
-      docs.push_back(std::move(doc));
+      out->docs.push_back(std::move(doc));
     }
+    out->files.push_back(std::move(yaml));
   }
-  return docs;
+  return OkStatus();
 }
 
 }  // namespace
@@ -272,12 +319,13 @@ StatusOr<std::vector<Doc>> ParseDocs(const std::vector<config::SourceFile>& file
 StatusOr<DiffResult> DiffFiles(const std::vector<config::SourceFile>& from,
                                const std::vector<config::SourceFile>& to) {
   try {
-    BURSAR_ASSIGN_OR_RETURN(std::vector<Doc> before, ParseDocs(from));
-    BURSAR_ASSIGN_OR_RETURN(std::vector<Doc> after, ParseDocs(to));
+    Parsed before, after;
+    BURSAR_RETURN_IF_ERROR(ParseDocs(from, &before));
+    BURSAR_RETURN_IF_ERROR(ParseDocs(to, &after));
     std::map<ResourceKey, const Doc*> old_docs;
-    for (const Doc& d : before) old_docs.emplace(d.key, &d);
+    for (const Doc& d : before.docs) old_docs.emplace(d.key, &d);
     std::map<ResourceKey, const Doc*> new_docs;
-    for (const Doc& d : after) new_docs.emplace(d.key, &d);
+    for (const Doc& d : after.docs) new_docs.emplace(d.key, &d);
 
     DiffResult result;
     for (const auto& [key, doc] : new_docs) {
@@ -307,7 +355,7 @@ StatusOr<DiffResult> DiffFiles(const std::vector<config::SourceFile>& from,
     std::sort(result.changes.begin(), result.changes.end(),
               [](const ResourceChange& a, const ResourceChange& b) { return a.key < b.key; });
     return result;
-  } catch (const std::exception& e) {  // yaml-cpp or nlohmann on input we did not foresee
+  } catch (const std::exception& e) {  // e.g. std::bad_alloc; nothing else is expected
     return InvalidArgumentError(std::string("cannot diff: ") + e.what());
   }
 }
@@ -367,7 +415,7 @@ std::string FormatDiffJson(const DiffResult& diff) {
     changes.push_back(std::move(item));
   }
   j["changes"] = std::move(changes);
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bursar::gitops

@@ -7,8 +7,8 @@
 // `name` (else `model`) key, which are matched by that key and shown as
 // `spec.targets[model=llama-v2].weight`. Scalars compare by their text (10 and "10" are equal).
 // Map keys with '.', '[', ']' or spaces are quoted: metadata.labels["app.kubernetes.io/name"].
-// The diff does not validate: it works on any well-formed YAML, so a broken revision can still
-// be compared.
+// The diff does not validate: it works on any well-formed YAML (parsed by config/yaml_tree.h,
+// with its depth and alias limits), so a broken revision can still be compared.
 //
 // Pure functions; thread-safe. Errors: InvalidArgument for YAML that does not parse
 // ("file:line:column: message") or for two documents with the same key in one revision.
@@ -36,7 +36,8 @@ struct FieldChange {
   std::string path;                   // "spec.targets[1].weight"
   std::optional<std::string> before;  // absent: the field was added
   std::optional<std::string> after;   // absent: the field was removed
-  // Values are YAML flow text: 10, "a b", [a, b], {x: 1}. The *_json twins hold the same
+  // Values are YAML flow text: plain scalars as written, quoted ones in double quotes:
+  // 10, "a b", [a, b], {x: 1}. The *_json twins hold the same
   // values as JSON text: integers, booleans and null typed; every other scalar a string (so
   // decimals such as prices keep their exact text); maps and lists as objects and arrays.
   std::optional<std::string> before_json;

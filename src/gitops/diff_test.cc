@@ -213,6 +213,28 @@ TEST(Diff, ErrorsOnBadYamlAndDuplicates) {
             "b.yaml:1:1: duplicate Model/gpt-4o-mini (first declared at a.yaml:1)");
 }
 
+TEST(Diff, QuotedAndPlainScalarsOfTheSameTextAreEqual) {
+  std::string quoted = Replace(kRouteV1, "attempts: 2", "attempts: \"2\"");
+  EXPECT_TRUE(MustDiff({{"r.yaml", kRouteV1}}, {{"r.yaml", quoted}}).changes.empty());
+}
+
+TEST(Diff, HostileYamlIsRefusedNotWalked) {
+  // Billion laughs: nine levels of ten aliases each would be 10^9 nodes.
+  std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string prev = "*a" + std::to_string(i - 1);
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 10; ++k) laughs += ", " + prev;
+    laughs += "]\n";
+  }
+  auto r = DiffFiles({}, {{"laughs.yaml", laughs}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("laughs.yaml:"));
+  auto deep = DiffFiles({{"deep.yaml", std::string(100000, '[')}}, {});
+  ASSERT_FALSE(deep.ok());
+  EXPECT_THAT(deep.status().message(), HasSubstr("deep.yaml:1:"));
+}
+
 TEST(Diff, TableAndJsonOutput) {
   std::vector<config::SourceFile> a = {{"m.yaml", kModel}, {"r.yaml", kRouteV1}};
   std::string model =
@@ -223,7 +245,7 @@ TEST(Diff, TableAndJsonOutput) {
   d.to_rev = "HEAD";
   EXPECT_EQ(FormatDiffTable(d),
             "~ Model/gpt-4o-mini  (bursar.dev/v1, m.yaml)\n"
-            "    spec.pricing.input_cost_per_token: 0.00000015 -> 0.0000002\n"
+            "    spec.pricing.input_cost_per_token: \"0.00000015\" -> \"0.0000002\"\n"
             "    spec.timeout: 30s -> (absent)\n"
             "~ Route/chat  (bursar.dev/v1, routes.yaml, moved from r.yaml)\n"
             "    spec.retry.attempts: 2 -> 3\n"
