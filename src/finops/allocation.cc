@@ -28,6 +28,7 @@ struct Resolved {
   enum class Kind { kConstant, kColumn, kTag, kDimension } kind = Kind::kConstant;
   std::string constant;         // kConstant
   std::string column;           // kColumn: focus_rows column
+  bool dictionary = false;      // kColumn: holds focus_dict ids
   std::string tag;              // kTag
   ledger::Dimension dimension;  // kDimension (gateway)
 };
@@ -55,6 +56,7 @@ StatusOr<Resolved> ResolveFocus(const std::string& name) {
     }
     r.kind = Resolved::Kind::kColumn;
     r.column = std::string(col.sql);
+    r.dictionary = col.kind == ColumnKind::kText || col.kind == ColumnKind::kEnum;
     return r;
   }
   r.kind = Resolved::Kind::kTag;
@@ -163,7 +165,8 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
   for (size_t i = 0; i < res.size(); ++i) {
     std::string expr;
     if (res[i].kind == Resolved::Kind::kColumn) {
-      expr = "COALESCE(r." + res[i].column + ", '')";
+      expr = res[i].dictionary ? "COALESCE(r." + res[i].column + ", 0)"
+                               : "COALESCE(r." + res[i].column + ", '')";
     } else if (res[i].kind == Resolved::Kind::kTag) {
       std::string alias = "t" + std::to_string(i);
       joins += " LEFT JOIN focus_tagset_tags " + alias + " ON " + alias +
@@ -175,7 +178,7 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
     select += (select.empty() ? "" : ", ") + expr;
     col_of[i] = ncols++;
   }
-  select += std::string(select.empty() ? "" : ", ") + "COALESCE(r.billing_currency, '')";
+  select += std::string(select.empty() ? "" : ", ") + "COALESCE(r.billing_currency, 0)";
   int currency_col = ncols++;
   std::string group;
   for (int k = 1; k <= ncols; ++k) group += (k > 1 ? ", " : "") + std::to_string(k);
@@ -184,19 +187,57 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
   std::string sql = "SELECT " + select +
                     ", SUM(r.billed_cost), SUM(r.billed_cost_pico), COUNT(*) FROM focus_rows r" +
                     joins + " WHERE 1 = 1" + where + " GROUP BY " + group;
-  return db.Query(sql, params, [&](const ledger::Row& row) -> Status {
+  // Dictionary columns come back as ids; their texts are looked up once per distinct id.
+  std::map<int64_t, std::string> texts = {{0, ""}};
+  size_t first = out->size();
+  std::vector<std::vector<int64_t>> ids;
+  BURSAR_RETURN_IF_ERROR(db.Query(sql, params, [&](const ledger::Row& row) -> Status {
     Raw raw;
     raw.day = by_day ? row.Int(0) : 0;
+    std::vector<int64_t> row_ids(res.size() + 1, -1);
     for (size_t i = 0; i < res.size(); ++i) {
-      raw.values.push_back(col_of[i] >= 0 ? row.Text(col_of[i]) : res[i].constant);
+      if (col_of[i] < 0) {
+        raw.values.push_back(res[i].constant);
+      } else if (res[i].dictionary) {
+        row_ids[i] = row.Int(col_of[i]);
+        texts.emplace(row_ids[i], "");
+        raw.values.emplace_back();
+      } else {
+        raw.values.push_back(row.Text(col_of[i]));
+      }
     }
-    raw.currency = row.Text(currency_col);
+    row_ids[res.size()] = row.Int(currency_col);
+    texts.emplace(row_ids[res.size()], "");
     // PostgreSQL's SUM(bigint) is numeric; both sums are whole numbers well inside int64.
     raw.cost = JoinPicos(row.Int(ncols), row.Int(ncols + 1));
     raw.line_items = row.Int(ncols + 2);
     out->push_back(std::move(raw));
+    ids.push_back(std::move(row_ids));
     return OkStatus();
-  });
+  }));
+  std::vector<int64_t> wanted;
+  for (const auto& [id, text] : texts) {
+    if (id != 0) wanted.push_back(id);
+  }
+  for (size_t k = 0; k < wanted.size(); k += 500) {
+    std::string in;
+    for (size_t j = k; j < std::min(wanted.size(), k + 500); ++j) {
+      in += (j > k ? "," : "") + std::to_string(wanted[j]);
+    }
+    BURSAR_RETURN_IF_ERROR(db.Query("SELECT id, value FROM focus_dict WHERE id IN (" + in + ")", {},
+                                    [&](const ledger::Row& r) {
+                                      texts[r.Int(0)] = r.Text(1);
+                                      return OkStatus();
+                                    }));
+  }
+  for (size_t k = 0; k < ids.size(); ++k) {
+    Raw& raw = (*out)[first + k];
+    for (size_t i = 0; i < res.size(); ++i) {
+      if (ids[k][i] >= 0) raw.values[i] = texts[ids[k][i]];
+    }
+    raw.currency = texts[ids[k][res.size()]];
+  }
+  return OkStatus();
 }
 
 Status FetchGateway(ledger::Store& store, const AllocationQuery& q,

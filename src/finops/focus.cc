@@ -147,15 +147,31 @@ void AppendJsonMember(std::string* obj, std::string_view key, std::string_view v
 
 using EnumTable = std::map<std::string, std::string_view, std::less<>>;
 
-// Canonical values and aliases per enum column, keyed by FoldKey.
+// Index of ChargePeriodStart in the catalogue.
+constexpr size_t kChargePeriodStartIndex = 12;
+
+std::map<std::string_view, EnumTable>& ExactTablesMutable() {
+  static auto* kExact = new std::map<std::string_view, EnumTable>;
+  return *kExact;
+}
+
+// Canonical values and aliases per enum column, keyed by FoldKey (and, in ExactEnumTables, by
+// their exact spelling).
 const std::map<std::string_view, EnumTable>& EnumTables() {
   static const auto* kTables = [] {
     auto* t = new std::map<std::string_view, EnumTable>;
     auto add = [&](std::string_view col, std::initializer_list<std::string_view> canon,
                    std::initializer_list<std::pair<std::string_view, std::string_view>> alias) {
       EnumTable& table = (*t)[col];
-      for (std::string_view c : canon) table[FoldKey(c)] = c;
-      for (auto [a, c] : alias) table[FoldKey(a)] = c;
+      EnumTable& exact = ExactTablesMutable()[col];
+      for (std::string_view c : canon) {
+        table[FoldKey(c)] = c;
+        exact[std::string(c)] = c;
+      }
+      for (auto [a, c] : alias) {
+        table[FoldKey(a)] = c;
+        exact[std::string(a)] = c;
+      }
     };
     add("charge_category", {"Usage", "Purchase", "Tax", "Credit", "Adjustment"},
         {{"Refund", "Credit"},
@@ -201,6 +217,11 @@ const std::map<std::string_view, EnumTable>& EnumTables() {
   return *kTables;
 }
 
+const std::map<std::string_view, EnumTable>& ExactEnumTables() {
+  EnumTables();  // fills both
+  return ExactTablesMutable();
+}
+
 std::vector<std::string> BuildStoredNames() {
   std::vector<std::string> names;
   for (const FocusColumn& c : Catalogue()) {
@@ -209,14 +230,6 @@ std::vector<std::string> BuildStoredNames() {
     if (c.kind == K::kCost) names.push_back(std::string(c.sql) + "_pico");
   }
   return names;
-}
-
-void SetText(ledger::Value* v, std::string_view s) {
-  if (auto* str = std::get_if<std::string>(v)) {
-    str->assign(s.data(), s.size());
-  } else {
-    *v = std::string(s);
-  }
 }
 
 }  // namespace
@@ -247,6 +260,19 @@ int FindFocusColumn(std::string_view name) {
   return -1;
 }
 
+const std::vector<bool>& StoredColumnIsDictionary() {
+  static const std::vector<bool> kFlags = [] {
+    std::vector<bool> flags;
+    for (const FocusColumn& c : Catalogue()) {
+      if (c.kind == K::kTags) continue;
+      flags.push_back(c.kind == K::kText || c.kind == K::kEnum);
+      if (c.kind == K::kCost) flags.push_back(false);
+    }
+    return flags;
+  }();
+  return kFlags;
+}
+
 const std::vector<std::string>& StoredColumnNames() {
   static const std::vector<std::string> kNames = BuildStoredNames();
   return kNames;
@@ -257,6 +283,11 @@ std::string_view NormalizeProvider(std::string_view value) {
 }
 
 std::string_view NormalizeEnum(std::string_view column_sql, std::string_view value) {
+  // Fast path: the value already has a spelling the table knows (no allocation).
+  const auto& exact = ExactEnumTables();
+  auto e = exact.find(column_sql);
+  if (e == exact.end()) return value;
+  if (auto hit = e->second.find(value); hit != e->second.end()) return hit->second;
   const auto& tables = EnumTables();
   auto t = tables.find(column_sql);
   if (t == tables.end()) return value;
@@ -326,7 +357,7 @@ StatusOr<FocusSchema> DetectSchema(const CsvReader& header) {
 Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRow* row) {
   const auto& cols = Catalogue();
   const size_t stored = StoredColumnNames().size();
-  if (row->values.size() != stored) row->values.assign(stored, ledger::Value());
+  if (row->values.size() != stored) row->values.assign(stored, Cell());
   row->tags = {};
   row->raw_json.clear();
   row->extra_json.clear();
@@ -352,44 +383,51 @@ Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRo
       if (!null) row->tags = v;
       continue;
     }
-    ledger::Value& slot = row->values[out++];
+    Cell& slot = row->values[out++];
     if (null) {
-      slot = std::monostate();
-      if (col.kind == K::kCost) row->values[out++] = std::monostate();
+      slot.type = Cell::kNull;
+      if (col.kind == K::kCost) row->values[out++].type = Cell::kNull;
       if (col.kind == K::kCost && col.required) return error(col, v, "is required");
       if (col.kind == K::kTime && col.required) return error(col, v, "is required");
       continue;
     }
     switch (col.kind) {
       case K::kText:
-        SetText(&slot, v);
+        slot.type = Cell::kText;
+        slot.s = v;
         break;
       case K::kEnum: {
         std::string_view t = Trim(v);
         std::string_view norm = NormalizeEnum(col.sql, t);
         if (norm != v) AppendJsonMember(&row->raw_json, schema.names[c], v);
-        SetText(&slot, norm);
+        slot.type = Cell::kText;
+        slot.s = norm;
         break;
       }
       case K::kDecimal:
         if (!IsDecimal(v)) return error(col, v, "is not a decimal");
-        SetText(&slot, v);
+        slot.type = Cell::kText;
+        slot.s = v;
         break;
       case K::kCost: {
         Picos128 picos;
         if (const char* why = ParsePicos(v, &picos)) return error(col, v, why);
         int64_t micros, rem;
         if (!SplitPicos(picos, &micros, &rem)) return error(col, v, "is out of range");
-        slot = micros;
-        row->values[out++] = rem;
+        slot.type = Cell::kInt;
+        slot.i = micros;
+        Cell& pico = row->values[out++];
+        pico.type = Cell::kInt;
+        pico.i = rem;
         if (c == 1) row->billed_cost = picos;
         break;
       }
       case K::kTime: {
         int64_t t;
         if (!ParseTimestamp(v, &t)) return error(col, v, "is not a timestamp");
-        slot = t;
-        if (col.sql == "charge_period_start") row->charge_period_start = t;
+        slot.type = Cell::kInt;
+        slot.i = t;
+        if (c == kChargePeriodStartIndex) row->charge_period_start = t;
         break;
       }
       case K::kTags:

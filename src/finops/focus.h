@@ -71,19 +71,30 @@ struct FocusSchema {
 // required column, a duplicate column or an empty name.
 StatusOr<FocusSchema> DetectSchema(const CsvReader& header);
 
-// One parsed row, in the stored column order of FocusSchemaSql (without import_id, line and
-// tagset_id, which the store fills). Reused across rows to avoid allocation.
+// One stored value of a parsed row: NULL, an integer (costs, times) or text (a view into the
+// reader's buffer or a static normalised spelling; valid until the reader's next Next()).
+struct Cell {
+  enum Type : uint8_t { kNull, kInt, kText } type = kNull;
+  int64_t i = 0;
+  std::string_view s;
+};
+
+// One parsed row, in the stored column order of StoredColumnNames (without import_id, line and
+// tagset_id, which the store fills). Reused across rows: parsing allocates nothing per row
+// except for the raw/extra JSON when a row has them.
 struct FocusRow {
-  std::vector<ledger::Value> values;  // one per stored SQL column (see StoredColumnNames)
-  std::string_view tags;              // raw Tags JSON ("" when none); valid until next Next()
-  std::string raw_json;               // {"Column":"raw spelling",...} or "" when nothing changed
-  std::string extra_json;             // {"x_Col":"value",...} or "" when no extra columns
+  std::vector<Cell> values;  // one per stored SQL column (see StoredColumnNames)
+  std::string_view tags;     // raw Tags JSON ("" when none); valid until next Next()
+  std::string raw_json;      // {"Column":"raw spelling",...} or "" when nothing changed
+  std::string extra_json;    // {"x_Col":"value",...} or "" when no extra columns
   int64_t charge_period_start = 0;
   Picos128 billed_cost = 0;
 };
 
 // Stored SQL column names fed by FocusRow::values, in order.
 const std::vector<std::string>& StoredColumnNames();
+// Per stored column: true when it holds free text or an enum (dictionary-encoded in the store).
+const std::vector<bool>& StoredColumnIsDictionary();
 
 // Parses the reader's current record. InvalidArgument
 // "NAME:LINE: column BilledCost: \"12,5\" is not a decimal" when a value cannot be read, or

@@ -31,13 +31,13 @@ Parsed ParseFirst(const std::string& csv) {
   return p;
 }
 
-const ledger::Value& Col(const FocusRow& row, std::string_view sql) {
+const Cell& Col(const FocusRow& row, std::string_view sql) {
   const auto& names = StoredColumnNames();
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == sql) return row.values[i];
   }
   ADD_FAILURE() << "no column " << sql;
-  static ledger::Value none;
+  static Cell none;
   return none;
 }
 
@@ -90,22 +90,22 @@ TEST(Focus, AnyColumnOrderAndQuirks) {
       "core,NULL\n");
   ASSERT_TRUE(p.status.ok()) << p.status.ToString();
   const FocusRow& row = p.row;
-  EXPECT_EQ(std::get<std::string>(Col(row, "service_name")), "Amazon EC2");
-  EXPECT_EQ(std::get<std::string>(Col(row, "charge_category")), "Credit");
-  EXPECT_EQ(std::get<std::string>(Col(row, "provider_name")), "AWS");
-  EXPECT_EQ(std::get<std::string>(Col(row, "charge_frequency")), "Usage-Based");
-  EXPECT_EQ(std::get<std::string>(Col(row, "service_category")), "AI and Machine Learning");
+  EXPECT_EQ(Col(row, "service_name").s, "Amazon EC2");
+  EXPECT_EQ(Col(row, "charge_category").s, "Credit");
+  EXPECT_EQ(Col(row, "provider_name").s, "AWS");
+  EXPECT_EQ(Col(row, "charge_frequency").s, "Usage-Based");
+  EXPECT_EQ(Col(row, "service_category").s, "AI and Machine Learning");
   EXPECT_EQ(row.raw_json,
             "{\"ChargeCategory\":\"credit\",\"ChargeFrequency\":\"Usage-based\","
             "\"ProviderName\":\"Amazon Web Services\",\"ServiceCategory\":\"AI/ML\"}");
   EXPECT_EQ(row.billed_cost, -2'613'700'000'000);
-  EXPECT_EQ(std::get<int64_t>(Col(row, "billed_cost")), -2'613'700);
-  EXPECT_EQ(std::get<int64_t>(Col(row, "billed_cost_pico")), 0);
+  EXPECT_EQ(Col(row, "billed_cost").i, -2'613'700);
+  EXPECT_EQ(Col(row, "billed_cost_pico").i, 0);
   // 22:00 UTC both ways: "YYYY-MM-DD HH:MM:SS" is UTC, the offset form is converted.
-  EXPECT_EQ(std::get<int64_t>(Col(row, "charge_period_start")), 1725228000LL * 1'000'000);
-  EXPECT_EQ(std::get<int64_t>(Col(row, "charge_period_end")), 1725228000LL * 1'000'000);
-  EXPECT_TRUE(std::holds_alternative<std::monostate>(Col(row, "effective_cost")));  // missing
-  EXPECT_EQ(row.extra_json, "{\"x_Team\":\"core\"}");  // Id was NULL: dropped
+  EXPECT_EQ(Col(row, "charge_period_start").i, 1725228000LL * 1'000'000);
+  EXPECT_EQ(Col(row, "charge_period_end").i, 1725228000LL * 1'000'000);
+  EXPECT_EQ(Col(row, "effective_cost").type, Cell::kNull);  // missing
+  EXPECT_EQ(row.extra_json, "{\"x_Team\":\"core\"}");       // Id was NULL: dropped
   auto tags = CanonicalTags(row.tags);
   ASSERT_TRUE(tags.ok());
   EXPECT_EQ(*tags, "{\"env\":\"1\",\"org\":\"a\"}");

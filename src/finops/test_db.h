@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -29,7 +30,10 @@ class TestDb {
   // Returns nullptr when the backend is unavailable (PostgreSQL without BURSAR_TEST_PG_URL).
   static std::unique_ptr<TestDb> Make(Backend backend) {
     static std::atomic<int> counter{0};
-    std::string tag = std::to_string(getpid()) + "_" + std::to_string(counter++);
+    std::string tag =
+        std::to_string(getpid()) + "_" +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000007) +
+        "_" + std::to_string(counter++);
     auto t = std::unique_ptr<TestDb>(new TestDb);
     if (backend == Backend::kSqlite) {
       t->dir_ = (std::filesystem::temp_directory_path() / ("finops_test_" + tag)).string();
@@ -43,7 +47,9 @@ class TestDb {
       auto admin = ledger::OpenDatabase(t->base_);
       EXPECT_TRUE(admin.ok()) << admin.status().ToString();
       if (!admin.ok()) return nullptr;
-      EXPECT_TRUE((*admin)->ExecScript("CREATE SCHEMA " + t->schema_).ok());
+      Status created = (*admin)->ExecScript("DROP SCHEMA IF EXISTS " + t->schema_ +
+                                            " CASCADE; CREATE SCHEMA " + t->schema_);
+      EXPECT_TRUE(created.ok()) << created.ToString();
       t->url_ = t->base_ + (t->base_.find('?') == std::string::npos ? "?" : "&") +
                 "options=-csearch_path%3D" + t->schema_;
     }
