@@ -395,7 +395,18 @@ StatusOr<int> DriftController::Tick() {
     {
       std::lock_guard<std::mutex> l(mu_);
       for (Override& mine : overrides_) {
-        if (mine.id != o.id || mine.state != OverrideState::kActive) continue;
+        if (mine.id != o.id) continue;
+        if (commit.ok() && mine.state == OverrideState::kDropped) {
+          // The syncer applied our commit before we got here: Git agrees because of it.
+          mine.state = OverrideState::kCommitted;
+          mine.commit = *commit;
+          mine.note = "written to Git as " + *commit;
+          --dropped_;
+          ++committed_;
+          Persist(mine);
+          continue;
+        }
+        if (mine.state != OverrideState::kActive) continue;
         if (commit.ok()) {
           mine.commit = *commit;
           mine.note = "written to Git as " + *commit + "; closes when that commit is live";
