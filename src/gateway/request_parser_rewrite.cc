@@ -1,0 +1,176 @@
+// RewriteRequestBody: validate with simdjson, find byte spans with a small scanner.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "gateway/request_parser.h"
+#include "gateway/request_parser_internal.h"
+
+namespace bursar::gateway {
+namespace {
+
+namespace dom = simdjson::dom;
+using dom::element;
+using internal::AppendJsonString;
+using internal::DomParser;
+
+// Scanner over JSON text already validated by simdjson (so it need not check syntax).
+bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t SkipWs(std::string_view s, size_t i) {
+  while (i < s.size() && IsWs(s[i])) ++i;
+  return i;
+}
+
+// i at the opening quote; returns the index after the closing quote.
+size_t SkipString(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// i at the first byte of a value; returns the index after it.
+size_t SkipValue(std::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      const char c = s[i];
+      if (c == '"') {
+        i = SkipString(s, i);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') {
+        if (--depth == 0) return i + 1;
+      }
+      ++i;
+    }
+    return i;
+  }
+  while (i < s.size() && !IsWs(s[i]) && s[i] != ',' && s[i] != '}' && s[i] != ']') ++i;
+  return i;
+}
+
+struct Member {
+  size_t value_begin;
+  size_t value_end;
+};
+
+// i at '{'; returns the members in document order and sets *end after the closing '}'.
+std::vector<Member> ScanObject(std::string_view s, size_t i, size_t* end) {
+  std::vector<Member> out;
+  i = SkipWs(s, i + 1);
+  while (i < s.size() && s[i] != '}') {
+    i = SkipWs(s, SkipString(s, i));  // key
+    i = SkipWs(s, i + 1);             // ':'
+    const size_t begin = i;
+    i = SkipValue(s, i);
+    out.push_back({begin, i});
+    i = SkipWs(s, i);
+    if (i < s.size() && s[i] == ',') i = SkipWs(s, i + 1);
+  }
+  *end = i + 1;
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view upstream_model,
+                                         bool ensure_include_usage) {
+  if (body.size() > kMaxRequestBodyBytes) {
+    return ResourceExhaustedError("body: " + std::to_string(body.size()) +
+                                  " bytes exceeds the limit of " +
+                                  std::to_string(kMaxRequestBodyBytes));
+  }
+  // Validate (and read the keys, unescaped) with simdjson; then find the byte spans with a
+  // scanner that may assume valid JSON (the DOM keeps no source offsets).
+  DomParser parser;
+  element doc;
+  if (auto e = parser.Parse(body, &doc)) {
+    return InvalidArgumentError(std::string("body: invalid JSON (") + simdjson::error_message(e) +
+                                ")");
+  }
+  dom::object obj;
+  if (doc.get_object().get(obj)) return InvalidArgumentError("body: expected an object");
+  const size_t open = SkipWs(body, 0);
+  if (open >= body.size() || body[open] != '{') {
+    return InvalidArgumentError("body: expected a JSON object starting with '{'");
+  }
+  size_t top_end = 0;
+  const std::vector<Member> members = ScanObject(body, open, &top_end);
+  if (members.size() != obj.size()) return InternalError("body: scanner and parser disagree");
+  struct Edit {
+    size_t offset;
+    size_t length;
+    std::string text;
+  };
+  std::vector<Edit> edits;
+  bool have_model = false, have_stream_options = false;
+  size_t k = 0;
+  for (dom::key_value_pair field : obj) {
+    const Member& m = members[k++];
+    if (field.key == "model") {
+      std::string repl;
+      AppendJsonString(&repl, upstream_model);
+      edits.push_back({m.value_begin, m.value_end - m.value_begin, std::move(repl)});
+      have_model = true;
+    } else if (field.key == "stream_options" && ensure_include_usage) {
+      have_stream_options = true;
+      if (field.value.is_null()) {
+        edits.push_back({m.value_begin, m.value_end - m.value_begin, "{\"include_usage\":true}"});
+        continue;
+      }
+      dom::object so;
+      if (field.value.get_object().get(so)) {
+        return InvalidArgumentError("stream_options: expected an object");
+      }
+      size_t so_end = 0;
+      const std::vector<Member> so_members = ScanObject(body, m.value_begin, &so_end);
+      if (so_members.size() != so.size()) {
+        return InternalError("stream_options: scanner and parser disagree");
+      }
+      bool found = false;
+      size_t j = 0;
+      for (dom::key_value_pair sf : so) {
+        const Member& sm = so_members[j++];
+        if (sf.key != "include_usage") continue;
+        found = true;
+        if (body.substr(sm.value_begin, sm.value_end - sm.value_begin) != "true") {
+          edits.push_back({sm.value_begin, sm.value_end - sm.value_begin, "true"});
+        }
+      }
+      if (!found) {
+        edits.push_back(
+            {m.value_begin + 1, 0,
+             so_members.empty() ? "\"include_usage\":true" : "\"include_usage\":true,"});
+      }
+    }
+  }
+  if (!have_model) return InvalidArgumentError("model: required field is missing");
+  if (ensure_include_usage && !have_stream_options) {
+    edits.push_back({top_end - 1, 0,
+                     members.empty() ? "\"stream_options\":{\"include_usage\":true}"
+                                     : ",\"stream_options\":{\"include_usage\":true}"});
+  }
+  std::sort(edits.begin(), edits.end(),
+            [](const Edit& a, const Edit& b) { return a.offset < b.offset; });
+  std::string out;
+  out.reserve(body.size() + 64 + upstream_model.size());
+  size_t pos = 0;
+  for (const Edit& e : edits) {
+    out.append(body.substr(pos, e.offset - pos));
+    out.append(e.text);
+    pos = e.offset + e.length;
+  }
+  out.append(body.substr(pos));
+  return out;
+}
+
+}  // namespace bursar::gateway
