@@ -75,7 +75,5 @@ class GatewayHandler final : public RequestHandler {
 std::string_view BearerToken(std::string_view authorization);
 
 ledger::Usage ToLedgerUsage(const Usage& u);
-// Compact JSON of the non-zero unit prices (pico-units), LiteLLM field names.
-std::string PriceJson(const config::ModelPricing& p);
 
 }  // namespace bursar::gateway

@@ -67,14 +67,6 @@ std::string_view ContentTypeOr(const std::string& content_type) {
   return content_type.empty() ? std::string_view("application/json") : content_type;
 }
 
-void AddPrice(std::string& out, const char* name, Picos p) {
-  if (p == 0) return;
-  out += out.size() > 1 ? ",\"" : "\"";
-  out += name;
-  out += "\":";
-  out += std::to_string(p);
-}
-
 }  // namespace
 
 ledger::Usage ToLedgerUsage(const Usage& u) {
@@ -89,21 +81,6 @@ ledger::Usage ToLedgerUsage(const Usage& u) {
   l.audio_output_tokens = u.audio_output_tokens;
   l.audio_millis = u.audio_input_millis;
   return l;
-}
-
-std::string PriceJson(const config::ModelPricing& p) {
-  std::string out = "{";
-  AddPrice(out, "input_cost_per_token", p.input_cost_per_token);
-  AddPrice(out, "cache_read_input_token_cost", p.cache_read_input_token_cost);
-  AddPrice(out, "output_cost_per_token", p.output_cost_per_token);
-  AddPrice(out, "output_cost_per_reasoning_token", p.output_cost_per_reasoning_token);
-  AddPrice(out, "input_cost_per_image", p.input_cost_per_image);
-  AddPrice(out, "input_cost_per_image_token", p.input_cost_per_image_token);
-  AddPrice(out, "input_cost_per_audio_token", p.input_cost_per_audio_token);
-  AddPrice(out, "output_cost_per_audio_token", p.output_cost_per_audio_token);
-  AddPrice(out, "input_cost_per_audio_per_second", p.input_cost_per_audio_per_second);
-  out += "}";
-  return out;
 }
 
 void GatewayHandler::ReleaseAll(Exchange& x) {
@@ -138,7 +115,7 @@ bool GatewayHandler::Record(Exchange& x, const ModelEntry* model, const Usage& u
   if (model) {
     r.model = model->model->meta.name;
     r.upstream_model = model->model->upstream_model;
-    r.price = PriceJson(model->model->pricing);
+    r.price = model->price_json;
     r.currency = model->model->currency;
   }
   r.commit = x.snap ? x.snap->commit : "";

@@ -37,6 +37,14 @@ int HexVal(char c) {
   return -1;
 }
 
+void AddPrice(std::string& out, const char* name, Picos p) {
+  if (p == 0) return;
+  out += out.size() > 1 ? ",\"" : "\"";
+  out += name;
+  out += "\":";
+  out += std::to_string(p);
+}
+
 StatusOr<std::string> DigestFromHex(std::string_view hex) {
   if (hex.substr(0, 7) == "sha256:") hex.remove_prefix(7);
   if (hex.size() != 64) return InvalidArgumentError("key hash is not 64 hex digits");
@@ -49,6 +57,21 @@ StatusOr<std::string> DigestFromHex(std::string_view hex) {
   return out;
 }
 }  // namespace
+
+std::string PriceJson(const config::ModelPricing& p) {
+  std::string out = "{";
+  AddPrice(out, "input_cost_per_token", p.input_cost_per_token);
+  AddPrice(out, "cache_read_input_token_cost", p.cache_read_input_token_cost);
+  AddPrice(out, "output_cost_per_token", p.output_cost_per_token);
+  AddPrice(out, "output_cost_per_reasoning_token", p.output_cost_per_reasoning_token);
+  AddPrice(out, "input_cost_per_image", p.input_cost_per_image);
+  AddPrice(out, "input_cost_per_image_token", p.input_cost_per_image_token);
+  AddPrice(out, "input_cost_per_audio_token", p.input_cost_per_audio_token);
+  AddPrice(out, "output_cost_per_audio_token", p.output_cost_per_audio_token);
+  AddPrice(out, "input_cost_per_audio_per_second", p.input_cost_per_audio_per_second);
+  out += "}";
+  return out;
+}
 
 const config::Route* Snapshot::FindRoute(std::string_view name) const {
   auto it = routes.find(name);
@@ -120,6 +143,7 @@ StatusOr<SnapshotPtr> BuildSnapshot(config::DesiredStatePtr state, CircuitBreake
     snap->any_tls = snap->any_tls || entry.target.tls;
     if (!model.api_key_env.empty()) entry.api_key = getenv(model.api_key_env);
     entry.breaker = breakers.Get(model.meta.name);
+    entry.price_json = PriceJson(model.pricing);
     snap->models.emplace(model.meta.name, std::move(entry));
   }
   return SnapshotPtr(std::move(snap));

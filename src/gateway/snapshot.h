@@ -32,6 +32,7 @@ struct ModelEntry {
   UpstreamTarget target;
   std::string api_key;  // from the environment variable Model::api_key_env ("" when unset)
   std::shared_ptr<CircuitBreaker> breaker;
+  std::string price_json;  // PriceJson(model->pricing), for spend records
 };
 
 struct Snapshot {
@@ -89,6 +90,10 @@ class SnapshotHolder {
   SnapshotPtr current_;
   std::atomic<uint64_t> version_{0};
 };
+
+// Compact JSON of the non-zero unit prices (pico-units), LiteLLM field names, e.g.
+// {"input_cost_per_token":150000,"output_cost_per_token":600000}.
+std::string PriceJson(const config::ModelPricing& p);
 
 // SHA-256 of `data` as 32 raw bytes.
 std::string Sha256(std::string_view data);

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -152,12 +153,21 @@ bool UpstreamResponse::done() const { return !conn_ || !conn_->parser || conn_->
 
 Awaitable<StatusOr<bool>> UpstreamResponse::ReadSome(std::string& out) {
   out.clear();
+  co_return co_await ReadInto(out);
+}
+
+Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
   if (done()) co_return false;
-  out.resize(kReadChunk);
   auto& parser = *conn_->parser;
+  const size_t old = out.size();
+  size_t want = kReadChunk;
+  if (auto remaining = parser.content_length_remaining()) {
+    want = std::clamp<uint64_t>(*remaining, 1, 1 << 20);  // a known length: read it at once
+  }
+  out.resize(old + want);
   for (;;) {
-    parser.get().body().data = out.data();
-    parser.get().body().size = out.size();
+    parser.get().body().data = out.data() + old;
+    parser.get().body().size = want;
     if (streaming_deadline_) {
       conn_->tcp().expires_after(timeout_);
     } else {
@@ -166,33 +176,31 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadSome(std::string& out) {
     boost::system::error_code ec;
     co_await conn_->ReadSome(ec);
     if (ec == http::error::need_buffer) ec = {};
-    size_t n = out.size() - parser.get().body().size;
+    size_t n = want - parser.get().body().size;
     if (ec) {
-      out.clear();
+      out.resize(old);
       conn_.reset();
       if (ec == beast::error::timeout) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream connection failed mid-response: " + ec.message());
     }
     if (n > 0 || parser.is_done()) {
-      out.resize(n);
+      out.resize(old + n);
       conn_->tcp().expires_never();
-      co_return n > 0 || !parser.is_done() ? true : false;
+      co_return n > 0 || !parser.is_done();
     }
   }
 }
 
 Awaitable<Status> UpstreamResponse::ReadAll(std::string& out, size_t max_bytes) {
   out.clear();
-  std::string piece;
   for (;;) {
-    StatusOr<bool> more = co_await ReadSome(piece);
+    StatusOr<bool> more = co_await ReadInto(out);
     if (!more.ok()) co_return more.status();
     if (!*more) co_return OkStatus();
-    if (out.size() + piece.size() > max_bytes) {
+    if (out.size() > max_bytes) {
       conn_.reset();
       co_return UnavailableError("upstream response too large");
     }
-    out += piece;
   }
 }
 

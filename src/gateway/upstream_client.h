@@ -72,6 +72,8 @@ class UpstreamResponse {
  private:
   friend class UpstreamClient;
   UpstreamResponse() = default;
+  // Appends the next available piece of the body to `out`; false once the body is complete.
+  Awaitable<StatusOr<bool>> ReadInto(std::string& out);
   std::weak_ptr<UpstreamPool> pool_;
   std::unique_ptr<UpstreamConnection> conn_;
   int status_ = 0;

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# bench/gateway.sh: throughput and latency of one chat completion through
+#   direct   - the upstream itself (nginx returning a fixed chat completion with usage)
+#   nginx    - nginx as a plain reverse proxy (keep-alive to the upstream)
+#   bursar   - bursar serve (auth, parse, estimate, budgets, metering, ledger record per request)
+#   portkey  - the Portkey AI gateway 1.15.2 (node)
+# with wrk at the same payload. Prints a table, the ratios, and as its last line:
+#   gateway: bursar/nginx_rps=R bursar/portkey_rps=R added_p50_us=N
+# Usage: bench/gateway.sh   (env: BURSAR_BIN, DURATION=10s, CONNS=64, MODERATE_CONNS=4, WORKERS)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BURSAR_BIN=${BURSAR_BIN:-$ROOT/build/bursar}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+MODERATE_CONNS=${MODERATE_CONNS:-4}
+WORKERS=${WORKERS:-$(nproc)}
+[ -x "$BURSAR_BIN" ] || { echo "bench: build bursar first (scripts/build.sh) or set BURSAR_BIN" >&2; exit 2; }
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs wrk and nginx (scripts/setup.sh)" >&2; exit 2; }
+if [ ! -d bench/gateway/node_modules/@portkey-ai/gateway ]; then
+  (cd bench/gateway && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+WORK=$(mktemp -d /tmp/bursar-bench-gw.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: port $1 never opened" >&2; exit 1; }
+
+UP=$(free_port); PROXY=$(free_port); BURSAR=$(free_port); PORTKEY=$(free_port)
+ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
+
+# --- the upstream and the plain reverse proxy (nginx, one worker process each) ---
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<NGINX
+worker_processes ${NGINX_WORKERS:-$WORKERS};
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  keepalive_requests 1000000;
+  upstream model { server 127.0.0.1:$UP; keepalive 256; }
+  server {
+    listen 127.0.0.1:$UP;
+    location / { default_type application/json; return 200 '$ANSWER'; }
+  }
+  server {
+    listen 127.0.0.1:$PROXY;
+    location / {
+      proxy_pass http://model;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
+PIDS+=($!)
+
+# --- bursar on a one-model configuration (a Git repository) ---
+KEY=sk-bench-0001
+HASH=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)
+mkdir -p "$WORK/repo" "$WORK/data"
+cat > "$WORK/repo/gateway.yaml" <<YAML
+apiVersion: bursar.dev/v1
+kind: Model
+metadata:
+  name: bench-model
+spec:
+  baseUrl: http://127.0.0.1:$UP/v1
+  upstreamModel: bench-upstream
+  timeout: 10s
+  modalities: [text]
+  pricing:
+    input_cost_per_token: 1.5e-07
+    output_cost_per_token: 6e-07
+---
+apiVersion: bursar.dev/v1
+kind: Route
+metadata:
+  name: chat
+spec:
+  targets:
+    - model: bench-model
+---
+apiVersion: bursar.dev/v1
+kind: ApiKey
+metadata:
+  name: bench
+spec:
+  keyHash: sha256:$HASH
+  tags:
+    team: bench
+---
+apiVersion: bursar.dev/v1
+kind: Budget
+metadata:
+  name: bench-monthly
+spec:
+  scope:
+    tags:
+      team: bench
+  period: month
+  timeZone: UTC
+  limit: "1000000.00"
+  thresholds:
+    - at: 80
+      action: alert
+YAML
+git -C "$WORK/repo" init -q -b main
+git -C "$WORK/repo" add .
+git -C "$WORK/repo" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+"$BURSAR_BIN" serve --repo "$WORK/repo" --listen 127.0.0.1:$BURSAR --data "$WORK/data" \
+  --workers "$WORKERS" > "$WORK/bursar.log" 2>&1 &
+PIDS+=($!)
+
+# --- Portkey ---
+node bench/gateway/node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORTKEY --headless \
+  > "$WORK/portkey.log" 2>&1 &
+PIDS+=($!)
+
+for p in $UP $PROXY $BURSAR $PORTKEY; do wait_port "$p"; done
+
+BODY='{"model":"chat","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":64}'
+cat > "$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["x-portkey-provider"] = "openai"
+wrk.headers["x-portkey-custom-host"] = "http://127.0.0.1:$UP/v1"
+LUA
+
+# Sanity: every target answers the payload with 200.
+for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
+  set -- $t
+  code=$(curl -s -o "$WORK/check-$1.json" -w '%{http_code}' -X POST "http://127.0.0.1:$2/v1/chat/completions" \
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $KEY" \
+    -H 'x-portkey-provider: openai' -H "x-portkey-custom-host: http://127.0.0.1:$UP/v1" -d "$BODY")
+  [ "$code" = 200 ] || { echo "bench: $1 answered HTTP $code: $(head -c 300 "$WORK/check-$1.json")" >&2; exit 1; }
+done
+
+# run NAME PORT CONNS -> prints "rps p50_us p99_us"
+run() {
+  local out
+  out=$(wrk -t1 -c"$3" -d"$DURATION" --latency -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/chat/completions")
+  echo "$out" > "$WORK/wrk-$1-$3.txt"
+  python3 - "$WORK/wrk-$1-$3.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def us(v):
+    m = re.match(r'([\d.]+)(us|ms|s)', v)
+    n, u = float(m.group(1)), m.group(2)
+    return n * {'us': 1, 'ms': 1e3, 's': 1e6}[u]
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', text).group(1))
+p50 = us(re.search(r'^\s+50%\s+(\S+)', text, re.M).group(1))
+p99 = us(re.search(r'^\s+99%\s+(\S+)', text, re.M).group(1))
+errors = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
+if errors: print(f"bench: {errors.group(1)} non-2xx answers in {sys.argv[1]}", file=sys.stderr)
+print(f"{rps:.0f} {p50:.0f} {p99:.0f}")
+PY
+}
+
+# Warm up each target, then measure throughput (CONNS) and latency at moderate load.
+for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
+  set -- $t
+  wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/chat/completions" > /dev/null
+done
+declare -A RPS P50 P99 MP50 MP99
+for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
+  set -- $t
+  read -r RPS[$1] P50[$1] P99[$1] < <(run "$1" "$2" "$CONNS")
+  read -r _ MP50[$1] MP99[$1] < <(run "$1" "$2" "$MODERATE_CONNS")
+done
+
+printf '\n%-8s %12s %10s %10s %14s %14s\n' target "rps(c=$CONNS)" p50_us p99_us "p50_us(c=$MODERATE_CONNS)" "p99_us(c=$MODERATE_CONNS)"
+for n in direct nginx bursar portkey; do
+  printf '%-8s %12s %10s %10s %14s %14s\n' "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" "${MP50[$n]}" "${MP99[$n]}"
+done
+records=$(sqlite3 "$WORK/data/ledger.db" 'select count(*) from spend' 2>/dev/null || echo "?")
+echo "bursar spend records written during the run: $records (plus any still in the log)"
+python3 - "${RPS[bursar]}" "${RPS[nginx]}" "${RPS[portkey]}" "${MP50[bursar]}" "${MP50[direct]}" "${MP50[nginx]}" <<'PY'
+import sys
+b, n, p, bp50, dp50, np50 = map(float, sys.argv[1:])
+print(f"ratios: bursar/nginx rps {b/n:.2f}, bursar/portkey rps {b/p:.1f}, "
+      f"added p50 at moderate load: bursar {bp50-dp50:.0f} us, nginx {np50-dp50:.0f} us")
+print(f"gateway: bursar/nginx_rps={b/n:.2f} bursar/portkey_rps={b/p:.1f} added_p50_us={bp50-dp50:.0f}")
+PY
