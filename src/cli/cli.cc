@@ -16,6 +16,7 @@ constexpr Command kCommands[] = {
     {"check", "Monthly cost of a change (base -> head) and budget policy, for CI", SetupCheck},
     {"rollback", "Undo changes by writing a revert commit (and pushing it)", SetupRollback},
     {"history", "Sync history: commits applied or refused by the server", SetupHistory},
+    {"drift", "How the live state differs from Git (emergency overrides)", SetupDrift},
     {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
     {"import", "Import a cloud bill: bursar import focus FILE (FOCUS 1.0-1.2 CSV)", SetupImport},
     {"export", "Export gateway spend: bursar export focus (FOCUS 1.2 CSV)", SetupExport},

@@ -13,6 +13,7 @@ Runner SetupDiff(CLI::App& sub);
 Runner SetupCheck(CLI::App& sub);
 Runner SetupRollback(CLI::App& sub);
 Runner SetupHistory(CLI::App& sub);
+Runner SetupDrift(CLI::App& sub);
 Runner SetupImport(CLI::App& sub);
 Runner SetupExport(CLI::App& sub);
 Runner SetupForecast(CLI::App& sub);
