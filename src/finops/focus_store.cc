@@ -44,7 +44,7 @@ std::string RowsTableSql() {
 std::vector<ledger::Migration> BuildMigrations() {
   std::string common =
       RowsTableSql() +
-      ";\nCREATE INDEX focus_rows_import ON focus_rows (import_id);\n"
+      ";\n"
       "CREATE TABLE focus_tagset_tags (tagset_id BIGINT NOT NULL, tag_key TEXT "
       "NOT NULL, tag_value TEXT NOT NULL, PRIMARY KEY (tagset_id, tag_key));\n"
       "CREATE TABLE focus_dict (id BIGINT NOT NULL PRIMARY KEY, value TEXT NOT NULL "
@@ -126,8 +126,13 @@ class Importer {
   // Tagset id of a raw Tags text (0 = no tags). InvalidArgument when it is not a JSON object.
   StatusOr<int64_t> TagsetId(std::string_view raw) {
     if (raw.empty()) return 0;
-    auto hit = raw_ids_.find(std::string(raw));
-    if (hit != raw_ids_.end()) return hit->second;
+    if (raw == last_raw_tags_) return last_tagset_;
+    auto hit = raw_ids_.find(raw);
+    if (hit != raw_ids_.end()) {
+      last_raw_tags_.assign(raw.data(), raw.size());
+      last_tagset_ = hit->second;
+      return hit->second;
+    }
     BURSAR_ASSIGN_OR_RETURN(std::string canonical, CanonicalTags(raw));
     int64_t id = 0;
     if (!canonical.empty()) {
@@ -204,19 +209,45 @@ class Importer {
     } else {
       out[2] = std::monostate();
     }
+    // Rows of one resource repeat all their text columns: look the whole tuple up once (one
+    // hash of the row's texts) before falling back to one dictionary lookup per column.
+    tuple_key_.clear();
     for (size_t i = 0; i < stored; ++i) {
       const Cell& cell = row.values[i];
+      if (!dictionary[i]) continue;
+      if (cell.type != Cell::kText) {
+        tuple_key_.push_back('\0');
+        continue;
+      }
+      uint32_t len = static_cast<uint32_t>(cell.s.size());
+      tuple_key_.push_back('\1');
+      tuple_key_.append(reinterpret_cast<const char*>(&len), sizeof len);
+      tuple_key_.append(cell.s);
+    }
+    const std::vector<int64_t>* ids = nullptr;
+    if (auto hit = tuples_.find(tuple_key_); hit != tuples_.end()) ids = &hit->second;
+    tuple_ids_.clear();
+    for (size_t i = 0, k = 0; i < stored; ++i) {
+      const Cell& cell = row.values[i];
       Value* dst = &out[3 + i];
-      if (cell.type == Cell::kNull) {
+      if (dictionary[i]) {
+        int64_t id = ids ? (*ids)[k] : (cell.type == Cell::kText ? DictId(i, cell.s) : 0);
+        ++k;
+        if (!ids) tuple_ids_.push_back(id);
+        if (id == 0) {
+          *dst = std::monostate();
+        } else {
+          *dst = id;
+        }
+      } else if (cell.type == Cell::kNull) {
         *dst = std::monostate();
       } else if (cell.type == Cell::kInt) {
         *dst = cell.i;
-      } else if (dictionary[i]) {
-        *dst = DictId(i, cell.s);
       } else {
         AssignText(dst, cell.s);
       }
     }
+    if (!ids && tuples_.size() < kMaxTuples) tuples_.emplace(tuple_key_, tuple_ids_);
     AssignText(&out[3 + stored], row.raw_json);
     AssignText(&out[4 + stored], row.extra_json);
     if (++pending_ == options_.batch_rows) return Flush();
@@ -278,15 +309,22 @@ class Importer {
  private:
   Db& db_;
   ImportOptions options_;
-  std::unordered_map<std::string, int64_t> raw_ids_;
-  std::unordered_map<std::string, int64_t> canonical_ids_;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
+  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> raw_ids_;
+  std::string last_raw_tags_;
+  int64_t last_tagset_ = 0;
+  std::unordered_map<std::string, int64_t> canonical_ids_;
+
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> dict_;
   int64_t next_id_ = 1;
   std::vector<std::pair<int64_t, std::string>> new_values_;
+  static constexpr size_t kMaxTuples = 500'000;  // bounds memory when rows never repeat
+  std::unordered_map<std::string, std::vector<int64_t>, Hash, std::equal_to<>> tuples_;
+  std::string tuple_key_;
+  std::vector<int64_t> tuple_ids_;
   std::vector<std::string> last_value_;
   std::vector<int64_t> last_id_;
   ledger::Statement* dict_full_ = nullptr;
