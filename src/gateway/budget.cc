@@ -199,13 +199,18 @@ AdmitDecision BudgetTracker::Admit(const BudgetRequest& request, Micros estimate
       const Micros at = ThresholdAmount(e->config.limit, th.percent);
       switch (th.action) {
         case config::BudgetAction::kBlock:
-          if (projected > at && !blocker) {
+          // Deterministic choice: the first budget by name.
+          if (projected > at && (!blocker || e->config.meta.name < blocker->config.meta.name)) {
             blocker = e;
             block_percent = th.percent;
           }
           break;
         case config::BudgetAction::kDowngrade:
-          if (projected >= at && !request.downgraded && !downgrader) {
+          // The highest crossed downgrade threshold wins (ties: the first budget by name).
+          if (projected >= at && !request.downgraded &&
+              (!downgrader || th.percent > down_threshold->percent ||
+               (th.percent == down_threshold->percent &&
+                e->config.meta.name < downgrader->config.meta.name))) {
             downgrader = e;
             down_threshold = &th;
           }

@@ -18,7 +18,8 @@
 //              the request is admitted; `alerts` names the budgets (each fires once a period;
 //              counted in BudgetStatus::alerts_fired for metrics).
 //   allow      otherwise.
-// The most severe outcome over all budgets in scope wins (block > downgrade > alert > allow).
+// The most severe outcome over all budgets in scope wins (block > downgrade > alert > allow);
+// among downgrades the highest crossed threshold; ties go to the first budget by name.
 // A budget without thresholds blocks at 100% of its limit.
 // A request admitted with estimate E then costs at most E more than any budget allowed: with
 // 200 concurrent requests against a budget that fits 50, at most 50 are admitted.

@@ -127,6 +127,28 @@ TEST(BudgetTest, ThresholdActions) {
   EXPECT_EQ(s.blocks, 1);
 }
 
+TEST(BudgetTest, HighestCrossedDowngradeWinsAcrossBudgets) {
+  FakeClock clock;
+  auto t = BudgetTracker::Create(
+      {MakeBudget("b-team", 100'000,
+                  {{80, BudgetAction::kDowngrade, "cheap"},
+                   {95, BudgetAction::kDowngrade, "cheapest"},
+                   {200, BudgetAction::kBlock, ""}}),
+       MakeBudget("a-org", 1'000'000,
+                  {{5, BudgetAction::kDowngrade, "other"}, {200, BudgetAction::kBlock, ""}})},
+      clock.Fn());
+  ASSERT_TRUE(t.ok());
+  AdmitDecision d = (*t)->Admit(Req(), 90'000);  // 90% of b-team, 9% of a-org
+  EXPECT_EQ(d.outcome, AdmitOutcome::kDowngrade);
+  EXPECT_EQ(d.downgrade_to, "cheap");
+  EXPECT_EQ(d.budget, "b-team");
+  d = (*t)->Admit(Req(), 97'000);
+  EXPECT_EQ(d.downgrade_to, "cheapest");
+  d = (*t)->Admit(Req(), 60'000);  // only a-org's 5% is crossed
+  EXPECT_EQ(d.downgrade_to, "other");
+  EXPECT_EQ(d.budget, "a-org");
+}
+
 TEST(BudgetTest, PeriodRolloverInTheBudgetsTimeZone) {
   FakeClock clock;
   clock.Set(At(2026, 3, 28, 22, 59));  // 23:59 in Berlin
