@@ -40,6 +40,15 @@ TEST(TimeZoneTest, FooterRuleAfterTheLastTransition) {
   EXPECT_EQ(ny->OffsetAt(At(2045, 6, 1)), seconds{-14400});
 }
 
+TEST(TimeZoneTest, ZonesWithoutDstInTheFooter) {
+  EXPECT_EQ(Zone("Etc/GMT+5")->OffsetAt(At(2026, 7, 1)), seconds{-18000});
+  EXPECT_EQ(Zone("Etc/GMT+5")->OffsetAt(At(2050, 7, 1)), seconds{-18000});
+  // Brazil dropped DST in 2019: -03 all year, before and after the table ends.
+  EXPECT_EQ(Zone("America/Sao_Paulo")->OffsetAt(At(2026, 1, 15)), seconds{-10800});
+  EXPECT_EQ(Zone("America/Sao_Paulo")->OffsetAt(At(2045, 1, 15)), seconds{-10800});
+  EXPECT_EQ(Zone("America/Sao_Paulo")->OffsetAt(At(2018, 1, 15)), seconds{-7200});
+}
+
 TEST(TimeZoneTest, LocalToUtcInGapsAndOverlaps) {
   using namespace std::chrono;
   auto berlin = Zone("Europe/Berlin");
