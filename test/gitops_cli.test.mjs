@@ -76,6 +76,14 @@ test('validate: plain directory, Git revisions, errors with file:line:column', (
   r = bursar('validate', '--repo', dir, '--rev', good, '--output', 'json');
   assert.equal(r.code, 0, r.err);
   assert.equal(JSON.parse(r.out).revision, good);
+
+  // A URL is mirrored into the cache folder and read from there.
+  const cache = tmpdir('cache');
+  cleanup.push(cache);
+  const viaUrl = spawnSync(BURSAR_BIN, ['validate', '--repo', `file://${dir}`, '--rev', 'HEAD~1'],
+    { encoding: 'utf8', env: { ...process.env, BURSAR_CACHE_DIR: cache } });
+  assert.equal(viaUrl.status, 0, viaUrl.stderr);
+  assert.ok(fs.readdirSync(path.join(cache, 'git')).length === 1);
 });
 
 test('diff: exactly the changed fields, as a table and as JSON', () => {

@@ -26,6 +26,7 @@ namespace {
 
 struct CheckOptions {
   std::string repo;
+  std::string cache;
   std::string base;
   std::string head;
   std::string data;
@@ -71,7 +72,7 @@ __int128 GatewayPricer(const ledger::SpendTotals& t, const config::ModelPricing&
 }
 
 int RunCheck(const CheckOptions& opt) {
-  auto repo = gitops::GitRepository::Open(opt.repo);
+  auto repo = gitops::OpenLocalOrMirror(opt.repo, opt.cache);
   if (!repo.ok()) return Fail(repo.status().message());
   auto base_id = (*repo)->ResolveCommit(opt.base);
   if (!base_id.ok()) return Fail("--base: " + base_id.status().message());
@@ -128,7 +129,12 @@ int RunCheck(const CheckOptions& opt) {
 
 Runner SetupCheck(CLI::App& sub) {
   auto opt = std::make_shared<CheckOptions>();
-  sub.add_option("--repo", opt->repo, "Git repository (work tree or bare)")->required();
+  sub.add_option("--repo", opt->repo,
+                 "Git repository (work tree or bare), or a URL (file://, https://, ssh://) to "
+                 "mirror and fetch")
+      ->required();
+  sub.add_option("--cache", opt->cache,
+                 "Mirror folder for a URL (default ~/.cache/bursar/git/<hash of the URL>)");
   sub.add_option("--base", opt->base, "Revision before the change (e.g. origin/main)")->required();
   sub.add_option("--head", opt->head, "Revision with the change (e.g. HEAD)")->required();
   sub.add_option("--data", opt->data,

@@ -17,6 +17,7 @@ namespace {
 
 struct DiffOptions {
   std::string repo;
+  std::string cache;
   std::string from;
   std::string to;
   std::string output = "table";
@@ -27,7 +28,7 @@ int RunDiff(const DiffOptions& opt) {
     std::fprintf(stderr, "bursar diff: %s\n", s.message().c_str());
     return kExitUsage;
   };
-  auto repo = gitops::GitRepository::Open(opt.repo);
+  auto repo = gitops::OpenLocalOrMirror(opt.repo, opt.cache);
   if (!repo.ok()) return fail(repo.status());
   auto from_commit = (*repo)->ResolveCommit(opt.from);
   if (!from_commit.ok()) return fail(from_commit.status());
@@ -57,7 +58,12 @@ int RunDiff(const DiffOptions& opt) {
 
 Runner SetupDiff(CLI::App& sub) {
   auto opt = std::make_shared<DiffOptions>();
-  sub.add_option("--repo", opt->repo, "Git repository (work tree or bare)")->required();
+  sub.add_option("--repo", opt->repo,
+                 "Git repository (work tree or bare), or a URL (file://, https://, ssh://) to "
+                 "mirror and fetch")
+      ->required();
+  sub.add_option("--cache", opt->cache,
+                 "Mirror folder for a URL (default ~/.cache/bursar/git/<hash of the URL>)");
   sub.add_option("from", opt->from, "Older revision (HEAD~1, a branch, tag or commit id)")
       ->required();
   sub.add_option("to", opt->to, "Newer revision")->required();

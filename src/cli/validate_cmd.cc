@@ -99,7 +99,8 @@ int RunValidate(const ValidateOptions& opt) {
 Runner SetupValidate(CLI::App& sub) {
   auto opt = std::make_shared<ValidateOptions>();
   sub.add_option("--repo", opt->repo,
-                 "Git repository (read at --rev without checkout) or plain directory")
+                 "Git repository (read at --rev without checkout), a URL to mirror (file://, "
+                 "https://, ssh://; cached in ~/.cache/bursar/git), or a plain directory")
       ->required();
   sub.add_option("--rev", opt->rev, "Revision of a Git repository (default HEAD)");
   sub.add_option("--output", opt->output, "table or json")->check(CLI::IsMember({"table", "json"}));

@@ -1,9 +1,12 @@
 #include "gitops/git_source.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "gitops/git_handles.h"
+#include "gitops/syncer.h"  // IsRemoteSource
 
 namespace bursar::gitops {
 
@@ -249,10 +252,37 @@ bool IsGitRepository(const std::string& path) {
          0;
 }
 
+std::string DefaultMirrorDir(const std::string& url) {
+  std::string base;
+  if (const char* dir = std::getenv("BURSAR_CACHE_DIR"); dir != nullptr && *dir != '\0') {
+    base = dir;
+  } else if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg != '\0') {
+    base = std::string(xdg) + "/bursar";
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    base = std::string(home) + "/.cache/bursar";
+  } else {
+    base = (std::filesystem::temp_directory_path() / "bursar-cache").string();
+  }
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across builds, unlike std::hash
+  for (unsigned char c : url) h = (h ^ c) * 1099511628211ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return base + "/git/" + hex;
+}
+
+StatusOr<std::unique_ptr<GitRepository>> OpenLocalOrMirror(const std::string& source,
+                                                           const std::string& cache_dir) {
+  if (IsRemoteSource(source)) {
+    return GitRepository::OpenMirror(source,
+                                     cache_dir.empty() ? DefaultMirrorDir(source) : cache_dir);
+  }
+  return GitRepository::Open(source);
+}
+
 StatusOr<RepositoryFiles> ReadRepository(const std::string& path, const std::string& rev) {
   RepositoryFiles out;
-  if (IsGitRepository(path)) {
-    BURSAR_ASSIGN_OR_RETURN(std::unique_ptr<GitRepository> repo, GitRepository::Open(path));
+  if (IsRemoteSource(path) || IsGitRepository(path)) {
+    BURSAR_ASSIGN_OR_RETURN(std::unique_ptr<GitRepository> repo, OpenLocalOrMirror(path));
     std::string spec = rev.empty() ? "HEAD" : rev;
     out.is_git = true;
     BURSAR_ASSIGN_OR_RETURN(out.commit, repo->ResolveCommit(spec));

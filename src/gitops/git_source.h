@@ -86,6 +86,15 @@ class GitRepository {
   std::string path_;
 };
 
+// The default mirror folder of a URL: $BURSAR_CACHE_DIR, else $XDG_CACHE_HOME/bursar, else
+// $HOME/.cache/bursar, then "/git/<16 hex of a hash of the URL>".
+std::string DefaultMirrorDir(const std::string& url);
+
+// Opens `source`: a local repository (GitRepository::Open), or for a URL (IsRemoteSource in
+// gitops/syncer.h) a fetched mirror in `cache_dir` ("" = DefaultMirrorDir(source)).
+StatusOr<std::unique_ptr<GitRepository>> OpenLocalOrMirror(const std::string& source,
+                                                           const std::string& cache_dir = "");
+
 // The manifests of a repository at one revision, from Git or from a plain directory.
 struct RepositoryFiles {
   bool is_git = false;
@@ -93,8 +102,9 @@ struct RepositoryFiles {
   std::vector<config::SourceFile> files;
 };
 
-// Reads `path` at `rev`: when `path` is the root of a Git repository, the tree of `rev` ("" means
-// HEAD) through libgit2, without checkout; when it is a plain directory, its files through
+// Reads `path` at `rev`: when `path` is the root of a Git repository or a URL (mirrored as
+// OpenLocalOrMirror does), the tree of `rev` ("" means HEAD) through libgit2, without checkout;
+// when it is a plain directory, its files through
 // config::ReadDirectory, and then `rev` must be "" (InvalidArgument otherwise). NotFound when
 // `path` does not exist.
 StatusOr<RepositoryFiles> ReadRepository(const std::string& path, const std::string& rev);

@@ -217,6 +217,37 @@ TEST(GitMirror, ClonesAndFetchesAFileUrl) {
   EXPECT_EQ(wrong.status().code(), StatusCode::kFailedPrecondition);
 }
 
+TEST(GitMirror, ReadRepositoryAcceptsAUrlAndCachesIt) {
+  TempRepo origin;
+  origin.Write("models.yaml", kModelV1);
+  std::string first = origin.Commit("one");
+  TempDir cache;
+  setenv("BURSAR_CACHE_DIR", cache.path().c_str(), 1);
+  std::string dir = DefaultMirrorDir(origin.url());
+  EXPECT_EQ(dir.rfind(cache.path() + "/git/", 0), 0u) << dir;
+  EXPECT_EQ(dir.size(), cache.path().size() + 5 + 16);
+  EXPECT_EQ(dir, DefaultMirrorDir(origin.url()));  // stable
+  EXPECT_NE(dir, DefaultMirrorDir(origin.url() + "x"));
+
+  auto read = ReadRepository(origin.url(), "");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(read->is_git);
+  EXPECT_EQ(read->commit, first);
+  EXPECT_THAT(Paths(read->files), ElementsAre("models.yaml"));
+  EXPECT_TRUE(IsGitRepository(dir));
+  origin.Write("routes.yaml", kRoute);
+  std::string second = origin.Commit("two");
+  auto again = OpenLocalOrMirror(origin.url());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->ResolveCommit("HEAD"), second);  // fetched
+  unsetenv("BURSAR_CACHE_DIR");
+
+  auto local = ReadRepository(origin.path(), "HEAD~1");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->commit, first);
+  EXPECT_EQ(ReadRepository(origin.path() + "/nope", "").status().code(), StatusCode::kNotFound);
+}
+
 TEST(GitMirror, UnreachableUrlLeavesNoCache) {
   TempDir cache_root;
   std::string cache = cache_root.path() + "/mirror";
