@@ -52,7 +52,7 @@ const DEPLOYMENT = 'k8s/inference/deployment.yaml';
 test('validate: plain directory, Git revisions, errors with file:line:column', () => {
   let r = bursar('validate', '--repo', EXAMPLE);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /: valid — \d+ models, \d+ routes, 3 API keys, 2 budgets/);
+  assert.match(r.out, /: valid — \d+ models?, \d+ routes?, \d+ API keys?, \d+ budgets?/);
   r = bursar('validate', '--repo', EXAMPLE, '--rev', 'HEAD');
   assert.equal(r.code, 2);
   assert.match(r.err, /plain directory, not a Git repository/);
