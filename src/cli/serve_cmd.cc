@@ -7,6 +7,8 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "gitops/git_source.h"
+#include "gitops/syncer.h"
 #include "server/gateway_server.h"
 
 namespace bursar::cli {
@@ -22,6 +24,7 @@ Runner SetupServe(CLI::App& sub) {
     bool fsync = false;
     int drain_ms = 10000;
     size_t max_body_bytes = 32 << 20;
+    int poll_ms = 0;
   };
   auto args = std::make_shared<Args>();
   sub.add_option("--repo", args->repo, "Desired-state repository (Git work tree or directory)")
@@ -38,6 +41,8 @@ Runner SetupServe(CLI::App& sub) {
                "without it records survive a kill -9 of bursar");
   sub.add_option("--max-body-bytes", args->max_body_bytes, "Largest request body (413 beyond)")
       ->capture_default_str();
+  sub.add_option("--poll-ms", args->poll_ms,
+                 "Re-sync from the repository's branch every N ms (Git repositories; 0 = off)");
   sub.add_option("--drain-ms", args->drain_ms, "How long shutdown waits for in-flight requests")
       ->capture_default_str();
   return [args]() -> int {
@@ -83,8 +88,31 @@ Runner SetupServe(CLI::App& sub) {
     std::printf("bursar: serving on %s:%u (commit %s)\n", options.host.c_str(),
                 static_cast<unsigned>((*server)->port()), commit.c_str());
     std::fflush(stdout);
+    // Live re-sync: a new valid commit on the branch is published as a new snapshot; requests
+    // in flight finish on the one they started with.
+    std::unique_ptr<gitops::Syncer> syncer;
+    if (args->poll_ms > 0 && gitops::IsGitRepository(args->repo)) {
+      gitops::SyncerOptions so;
+      so.source = args->repo;
+      so.poll_interval = std::chrono::milliseconds(args->poll_ms);
+      bursar::server::GatewayServer* gateway = server->get();
+      syncer = std::make_unique<gitops::Syncer>(
+          so, [gateway](std::shared_ptr<const config::DesiredState> next,
+                        const gitops::CommitInfo& info) {
+            Status published = gateway->Publish(std::move(next));
+            if (published.ok()) {
+              std::printf("bursar: live commit %s\n", info.id.c_str());
+              std::fflush(stdout);
+            }
+            return published;
+          });
+      if (Status started = syncer->Start(); !started.ok()) {
+        std::fprintf(stderr, "bursar serve: re-sync: %s\n", started.ToString().c_str());
+      }
+    }
     int sig = 0;
     sigwait(&signals, &sig);
+    if (syncer) syncer->Stop();
     std::printf("bursar: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     std::fflush(stdout);
     Status stopped = (*server)->Stop(std::chrono::milliseconds(args->drain_ms));
