@@ -91,12 +91,13 @@ class Sha256 {
   EVP_MD_CTX* ctx_;
 };
 
-std::string InsertSql(size_t rows) {
+// A multi-row INSERT of `rows` rows writing only the stored columns `cols` (the others stay NULL).
+std::string InsertSql(size_t rows, const std::vector<size_t>& cols) {
   const auto& names = StoredColumnNames();
   std::string sql = "INSERT INTO focus_rows (import_id, line, tagset_id";
-  for (const auto& n : names) sql += ", " + n;
+  for (size_t i : cols) sql += ", " + names[i];
   sql += ", raw, extra) VALUES ";
-  size_t per_row = names.size() + 5;
+  size_t per_row = cols.size() + 5;
   size_t p = 1;
   for (size_t r = 0; r < rows; ++r) {
     sql += r == 0 ? "(" : ", (";
@@ -121,7 +122,9 @@ void AssignText(Value* dst, std::string_view s) {
 
 class Importer {
  public:
-  Importer(Db& db, const ImportOptions& options) : db_(db), options_(options) {}
+  // `cols`: the stored columns the file has (a missing column is not bound at all).
+  Importer(Db& db, const ImportOptions& options, std::vector<size_t> cols)
+      : db_(db), options_(options), cols_(std::move(cols)) {}
 
   // Tagset id of a raw Tags text (0 = no tags). InvalidArgument when it is not a JSON object.
   StatusOr<int64_t> TagsetId(std::string_view raw) {
@@ -194,7 +197,8 @@ class Importer {
 
   Status Add(int64_t import_id, int64_t line, int64_t tagset_id, const FocusRow& row) {
     const size_t stored = row.values.size();
-    const size_t per_row = stored + 5;
+    const size_t n = cols_.size();
+    const size_t per_row = n + 5;
     if (batch_.size() != options_.batch_rows * per_row) {
       batch_.assign(options_.batch_rows * per_row, Value());
       last_value_.assign(stored, std::string());
@@ -212,7 +216,7 @@ class Importer {
     // Rows of one resource repeat all their text columns: look the whole tuple up once (one
     // hash of the row's texts) before falling back to one dictionary lookup per column.
     tuple_key_.clear();
-    for (size_t i = 0; i < stored; ++i) {
+    for (size_t i : cols_) {
       const Cell& cell = row.values[i];
       if (!dictionary[i]) continue;
       if (cell.type != Cell::kText) {
@@ -227,9 +231,10 @@ class Importer {
     const std::vector<int64_t>* ids = nullptr;
     if (auto hit = tuples_.find(tuple_key_); hit != tuples_.end()) ids = &hit->second;
     tuple_ids_.clear();
-    for (size_t i = 0, k = 0; i < stored; ++i) {
+    for (size_t j = 0, k = 0; j < n; ++j) {
+      const size_t i = cols_[j];
       const Cell& cell = row.values[i];
-      Value* dst = &out[3 + i];
+      Value* dst = &out[3 + j];
       if (dictionary[i]) {
         int64_t id = ids ? (*ids)[k] : (cell.type == Cell::kText ? DictId(i, cell.s) : 0);
         ++k;
@@ -248,8 +253,8 @@ class Importer {
       }
     }
     if (!ids && tuples_.size() < kMaxTuples) tuples_.emplace(tuple_key_, tuple_ids_);
-    AssignText(&out[3 + stored], row.raw_json);
-    AssignText(&out[4 + stored], row.extra_json);
+    AssignText(&out[3 + n], row.raw_json);
+    AssignText(&out[4 + n], row.extra_json);
     if (++pending_ == options_.batch_rows) return Flush();
     return OkStatus();
   }
@@ -286,15 +291,15 @@ class Importer {
   Status Flush() {
     BURSAR_RETURN_IF_ERROR(FlushDictionary());
     if (pending_ == 0) return OkStatus();
-    const size_t per_row = StoredColumnNames().size() + 5;
+    const size_t per_row = cols_.size() + 5;
     if (pending_ == options_.batch_rows) {
       if (full_ == nullptr) {
-        BURSAR_ASSIGN_OR_RETURN(full_, db_.Prepare(InsertSql(options_.batch_rows)));
+        BURSAR_ASSIGN_OR_RETURN(full_, db_.Prepare(InsertSql(options_.batch_rows, cols_)));
       }
       BURSAR_RETURN_IF_ERROR(full_->Execute(batch_).status());
     } else {
       if (single_ == nullptr) {
-        BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(InsertSql(1)));
+        BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(InsertSql(1, cols_)));
       }
       std::vector<Value> one(per_row);
       for (size_t r = 0; r < pending_; ++r) {
@@ -309,6 +314,7 @@ class Importer {
  private:
   Db& db_;
   ImportOptions options_;
+  std::vector<size_t> cols_;
   struct Hash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
@@ -378,7 +384,16 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
                   {placeholder, name, std::string(ToString(schema.version)), NowMicros()}));
   result.import_id = id_rows.at(0).Int(0);
 
-  Importer importer(db, options);
+  std::vector<size_t> present;  // stored columns the file has
+  size_t stored_index = 0;
+  for (size_t c = 0; c < FocusColumns().size(); ++c) {
+    const FocusColumn& col = FocusColumns()[c];
+    if (col.kind == ColumnKind::kTags) continue;
+    for (int part = 0; part < (col.kind == ColumnKind::kCost ? 2 : 1); ++part, ++stored_index) {
+      if (schema.index[c] >= 0) present.push_back(stored_index);
+    }
+  }
+  Importer importer(db, options, std::move(present));
   BURSAR_RETURN_IF_ERROR(importer.LoadDictionary());
   FocusRow row;
   while (true) {
