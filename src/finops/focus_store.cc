@@ -3,8 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
 
 namespace bursar::finops {
@@ -120,6 +126,71 @@ void AssignText(Value* dst, std::string_view s) {
   }
 }
 
+// Runs database work in submission order on its own thread, so that parsing the next rows
+// overlaps SQLite/PostgreSQL executing the previous batch. The Db is used by this thread only
+// between the first Submit and Drain. After a failure the remaining work is skipped and the
+// first error is kept.
+class Worker {
+ public:
+  Worker() : thread_([this] { Loop(); }) {}
+  ~Worker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    thread_.join();
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Submit(std::function<Status()> fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    space_.wait(lock, [this] { return queue_.size() < 3; });
+    queue_.push_back(std::move(fn));
+    work_.notify_all();
+  }
+  Status Drain() {
+    std::unique_lock<std::mutex> lock(mu_);
+    idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+    return error_;
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::function<Status()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+        busy_ = true;
+        space_.notify_all();
+      }
+      Status s = failed() ? OkStatus() : fn();
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = false;
+      if (!s.ok() && error_.ok()) {
+        error_ = s;
+        failed_ = true;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  std::mutex mu_;  // guards queue_, busy_, stop_, error_
+  std::condition_variable work_, space_, idle_;
+  std::deque<std::function<Status()>> queue_;
+  bool busy_ = false;
+  bool stop_ = false;
+  Status error_;
+  std::atomic<bool> failed_{false};
+  std::thread thread_;
+};
+
 class Importer {
  public:
   // `cols`: the stored columns the file has (a missing column is not bound at all).
@@ -143,24 +214,25 @@ class Importer {
       if (c != canonical_ids_.end()) {
         id = c->second;
       } else {
-        BURSAR_ASSIGN_OR_RETURN(auto rows, db_.QueryAll("SELECT id FROM focus_tagsets WHERE "
-                                                        "tags_json = $1",
-                                                        {canonical}));
-        if (!rows.empty()) {
-          id = rows[0].Int(0);
-        } else {
-          BURSAR_ASSIGN_OR_RETURN(
-              rows, db_.QueryAll("INSERT INTO focus_tagsets (tags_json) VALUES ($1) RETURNING id",
-                                 {canonical}));
-          id = rows.at(0).Int(0);
-          nlohmann::json doc = nlohmann::json::parse(canonical);
-          for (auto it = doc.begin(); it != doc.end(); ++it) {
+        id = next_tagset_++;
+        std::vector<std::pair<std::string, std::string>> pairs;
+        nlohmann::json doc = nlohmann::json::parse(canonical);
+        for (auto it = doc.begin(); it != doc.end(); ++it) {
+          pairs.emplace_back(it.key(), it.value().get<std::string>());
+        }
+        worker_.Submit([this, id, canonical, pairs = std::move(pairs)]() -> Status {
+          BURSAR_RETURN_IF_ERROR(
+              db_.Execute("INSERT INTO focus_tagsets (id, tags_json) VALUES ($1, $2)",
+                          {id, canonical})
+                  .status());
+          for (const auto& [k, v] : pairs) {
             BURSAR_RETURN_IF_ERROR(db_.Execute("INSERT INTO focus_tagset_tags (tagset_id, tag_key, "
                                                "tag_value) VALUES ($1, $2, $3)",
-                                               {id, it.key(), it.value().get<std::string>()})
+                                               {id, k, v})
                                        .status());
           }
-        }
+          return OkStatus();
+        });
         canonical_ids_.emplace(canonical, id);
       }
     }
@@ -168,8 +240,15 @@ class Importer {
     return id;
   }
 
-  // Loads the dictionary (value -> id) of earlier imports.
+  // Loads the dictionary (value -> id) and the tag sets of earlier imports.
   Status LoadDictionary() {
+    BURSAR_RETURN_IF_ERROR(
+        db_.Query("SELECT id, tags_json FROM focus_tagsets", {}, [this](const ledger::Row& r) {
+          int64_t id = r.Int(0);
+          canonical_ids_.emplace(r.Text(1), id);
+          next_tagset_ = std::max(next_tagset_, id + 1);
+          return OkStatus();
+        }));
     return db_.Query("SELECT id, value FROM focus_dict", {}, [this](const ledger::Row& r) {
       int64_t id = r.Int(0);
       dict_.emplace(r.Text(1), id);
@@ -255,60 +334,87 @@ class Importer {
     if (!ids && tuples_.size() < kMaxTuples) tuples_.emplace(tuple_key_, tuple_ids_);
     AssignText(&out[3 + n], row.raw_json);
     AssignText(&out[4 + n], row.extra_json);
-    if (++pending_ == options_.batch_rows) return Flush();
+    if (++pending_ == options_.batch_rows) Flush();
     return OkStatus();
   }
 
-  Status FlushDictionary() {
-    constexpr size_t kBatch = 200;
-    size_t i = 0;
-    if (new_values_.size() >= kBatch && dict_full_ == nullptr) {
-      std::string sql = "INSERT INTO focus_dict (id, value) VALUES ";
-      for (size_t k = 0; k < kBatch; ++k) {
-        sql += (k ? ", ($" : "($") + std::to_string(2 * k + 1) + ", $" + std::to_string(2 * k + 2) +
-               ")";
+  void FlushDictionary() {
+    if (new_values_.empty()) return;
+    worker_.Submit([this, values = std::move(new_values_)]() mutable -> Status {
+      constexpr size_t kBatch = 200;
+      size_t i = 0;
+      if (values.size() >= kBatch && dict_full_ == nullptr) {
+        std::string sql = "INSERT INTO focus_dict (id, value) VALUES ";
+        for (size_t k = 0; k < kBatch; ++k) {
+          sql += (k ? ", ($" : "($") + std::to_string(2 * k + 1) + ", $" +
+                 std::to_string(2 * k + 2) + ")";
+        }
+        BURSAR_ASSIGN_OR_RETURN(dict_full_, db_.Prepare(sql));
       }
-      BURSAR_ASSIGN_OR_RETURN(dict_full_, db_.Prepare(sql));
-    }
-    std::vector<Value> params;
-    for (; i + kBatch <= new_values_.size(); i += kBatch) {
-      params.clear();
-      for (size_t k = i; k < i + kBatch; ++k) {
-        params.emplace_back(new_values_[k].first);
-        params.emplace_back(std::move(new_values_[k].second));
+      std::vector<Value> params;
+      for (; i + kBatch <= values.size(); i += kBatch) {
+        params.clear();
+        for (size_t k = i; k < i + kBatch; ++k) {
+          params.emplace_back(values[k].first);
+          params.emplace_back(std::move(values[k].second));
+        }
+        BURSAR_RETURN_IF_ERROR(dict_full_->Execute(params).status());
       }
-      BURSAR_RETURN_IF_ERROR(dict_full_->Execute(params).status());
-    }
-    for (; i < new_values_.size(); ++i) {
-      BURSAR_RETURN_IF_ERROR(db_.Execute("INSERT INTO focus_dict (id, value) VALUES ($1, $2)",
-                                         {new_values_[i].first, new_values_[i].second})
-                                 .status());
-    }
+      for (; i < values.size(); ++i) {
+        BURSAR_RETURN_IF_ERROR(db_.Execute("INSERT INTO focus_dict (id, value) VALUES ($1, $2)",
+                                           {values[i].first, values[i].second})
+                                   .status());
+      }
+      return OkStatus();
+    });
     new_values_.clear();
-    return OkStatus();
   }
 
-  Status Flush() {
-    BURSAR_RETURN_IF_ERROR(FlushDictionary());
-    if (pending_ == 0) return OkStatus();
+  // Writes what is pending and waits for the worker: the database is the caller's again.
+  Status Finish() {
+    Flush();
+    return worker_.Drain();
+  }
+  bool failed() const { return worker_.failed(); }
+
+  void Flush() {
+    FlushDictionary();
+    if (pending_ == 0) return;
     const size_t per_row = cols_.size() + 5;
-    if (pending_ == options_.batch_rows) {
-      if (full_ == nullptr) {
-        BURSAR_ASSIGN_OR_RETURN(full_, db_.Prepare(InsertSql(options_.batch_rows, cols_)));
+    size_t rows = pending_;
+    std::vector<Value> batch = std::move(batch_);
+    batch_ = TakeFree();
+    if (batch_.size() != batch.size()) batch_.assign(batch.size(), Value());
+    worker_.Submit([this, rows, per_row, batch = std::move(batch)]() mutable -> Status {
+      Status s;
+      if (rows == options_.batch_rows) {
+        if (full_ == nullptr) {
+          BURSAR_ASSIGN_OR_RETURN(full_, db_.Prepare(InsertSql(options_.batch_rows, cols_)));
+        }
+        s = full_->Execute(batch).status();
+      } else {
+        if (single_ == nullptr) {
+          BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(InsertSql(1, cols_)));
+        }
+        std::vector<Value> one(per_row);
+        for (size_t r = 0; r < rows && s.ok(); ++r) {
+          for (size_t k = 0; k < per_row; ++k) one[k] = batch[r * per_row + k];
+          s = single_->Execute(one).status();
+        }
       }
-      BURSAR_RETURN_IF_ERROR(full_->Execute(batch_).status());
-    } else {
-      if (single_ == nullptr) {
-        BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(InsertSql(1, cols_)));
-      }
-      std::vector<Value> one(per_row);
-      for (size_t r = 0; r < pending_; ++r) {
-        for (size_t k = 0; k < per_row; ++k) one[k] = batch_[r * per_row + k];
-        BURSAR_RETURN_IF_ERROR(single_->Execute(one).status());
-      }
-    }
+      std::lock_guard<std::mutex> lock(free_mu_);
+      free_.push_back(std::move(batch));
+      return s;
+    });
     pending_ = 0;
-    return OkStatus();
+  }
+
+  std::vector<Value> TakeFree() {
+    std::lock_guard<std::mutex> lock(free_mu_);
+    if (free_.empty()) return {};
+    std::vector<Value> v = std::move(free_.back());
+    free_.pop_back();
+    return v;
   }
 
  private:
@@ -323,6 +429,9 @@ class Importer {
   std::string last_raw_tags_;
   int64_t last_tagset_ = 0;
   std::unordered_map<std::string, int64_t> canonical_ids_;
+  int64_t next_tagset_ = 1;
+  std::mutex free_mu_;  // guards free_ (batches the worker has written, for reuse)
+  std::vector<std::vector<Value>> free_;
 
   std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> dict_;
   int64_t next_id_ = 1;
@@ -338,6 +447,7 @@ class Importer {
   size_t pending_ = 0;
   ledger::Statement* full_ = nullptr;
   ledger::Statement* single_ = nullptr;
+  Worker worker_;  // last: destroyed (joined) first
 };
 
 int64_t NowMicros() {
@@ -422,10 +532,11 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
       continue;
     }
     BURSAR_RETURN_IF_ERROR(importer.Add(result.import_id, reader.line(), tagset, row));
+    if (importer.failed()) break;
     ++result.rows;
     result.billed_cost += row.billed_cost;
   }
-  BURSAR_RETURN_IF_ERROR(importer.Flush());
+  BURSAR_RETURN_IF_ERROR(importer.Finish());
   result.sha256 = sha.HexDigest();
 
   BURSAR_ASSIGN_OR_RETURN(
