@@ -35,39 +35,33 @@ wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/nu
 UP=$(free_port); PROXY=$(free_port); BURSAR=$(free_port); PORTKEY=$(free_port)
 ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
 
-# --- the upstream and the plain reverse proxy (nginx, one worker process each) ---
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<NGINX
+# --- the upstream and the plain reverse proxy: two nginx instances (separate processes, as
+# bursar and Portkey are separate from the upstream) ---
+nginx_conf() {  # NAME SERVER-BLOCK
+  mkdir -p "$WORK/$1"
+  cat > "$WORK/$1/nginx.conf" <<NGINX
 worker_processes ${NGINX_WORKERS:-$WORKERS};
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
+pid $WORK/$1/nginx.pid;
+error_log $WORK/$1/error.log warn;
 daemon off;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
+  client_body_temp_path $WORK/$1/body;
+  proxy_temp_path $WORK/$1/proxy;
+  fastcgi_temp_path $WORK/$1/fastcgi;
+  uwsgi_temp_path $WORK/$1/uwsgi;
+  scgi_temp_path $WORK/$1/scgi;
   keepalive_requests 1000000;
-  upstream model { server 127.0.0.1:$UP; keepalive 256; }
-  server {
-    listen 127.0.0.1:$UP;
-    location / { default_type application/json; return 200 '$ANSWER'; }
-  }
-  server {
-    listen 127.0.0.1:$PROXY;
-    location / {
-      proxy_pass http://model;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
+  $2
 }
 NGINX
-nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" &
-PIDS+=($!)
+  nginx -c "$WORK/$1/nginx.conf" -p "$WORK/$1" &
+  PIDS+=($!)
+}
+nginx_conf upstream "server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '$ANSWER'; } }"
+nginx_conf proxy "upstream model { server 127.0.0.1:$UP; keepalive 256; }
+  server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
 # --- bursar on a one-model configuration (a Git repository) ---
 KEY=sk-bench-0001
