@@ -83,7 +83,10 @@ Status LedgerWriter::Append(const SpendRecord& record) {
   } else {
     queue_.push_back(Queued{record, segment});
   }
-  work_cv_.notify_one();
+  // Wake the writer only when it sleeps for work, or when a lingering batch is full.
+  if (writer_idle_ || queue_.size() == options_.batch_max || overflow_count_ == 1) {
+    work_cv_.notify_one();
+  }
   return OkStatus();
 }
 
@@ -91,10 +94,12 @@ Status LedgerWriter::Flush() {
   std::unique_lock<std::mutex> lock(mu_);
   const uint64_t target = enqueued_seq_;
   const int64_t errors = stats_.store_errors;
+  ++flush_waiters_;
   work_cv_.notify_one();
   done_cv_.wait(lock, [&] {
     return stored_seq_ >= target || thread_exited_ || stats_.store_errors > errors;
   });
+  --flush_waiters_;
   if (stored_seq_ >= target) return OkStatus();
   return stats_.last_error.ok() ? FailedPreconditionError("ledger writer stopped")
                                 : stats_.last_error;
@@ -168,8 +173,17 @@ void LedgerWriter::Run() {
     int64_t overflow = 0;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      writer_idle_ = true;
       work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || overflow_count_ > 0; });
+      writer_idle_ = false;
       if (queue_.empty() && overflow_count_ == 0 && stopping_) break;
+      if (options_.linger.count() > 0 && !stopping_ && flush_waiters_ == 0 &&
+          overflow_count_ == 0 && queue_.size() < options_.batch_max) {
+        work_cv_.wait_for(lock, options_.linger, [&] {
+          return stopping_ || flush_waiters_ > 0 || queue_.size() >= options_.batch_max ||
+                 overflow_count_ > 0;
+        });
+      }
       size_t n = std::min(queue_.size(), options_.batch_max);
       taken.clear();
       for (size_t i = 0; i < n; ++i) {

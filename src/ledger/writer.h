@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -50,7 +51,11 @@ class LedgerWriter {
     std::string log_dir;    // where the spend log lives (the server's --data DIR)
     std::string store_url;  // db.h URL; "" = SQLite in log_dir (log_dir/ledger.db)
     size_t queue_capacity = 65536;
-    size_t batch_max = 2048;               // records per store transaction
+    size_t batch_max = 2048;  // records per store transaction
+    // How long the writer lets a batch fill before its transaction (Flush and Close skip it).
+    // Appenders wake the writer only when it is idle, so a busy gateway pays one wake-up and
+    // one transaction per linger period rather than per record.
+    std::chrono::milliseconds linger{5};
     int64_t segment_max_bytes = 64 << 20;  // rotate the log past this size
     bool sync = true;                      // fdatasync the log (false only in tests/benches)
   };
@@ -114,6 +119,8 @@ class LedgerWriter {
   bool stopping_ = false;       // Close: the thread exits once the queue is empty
   bool give_up_ = false;        // Close: stop retrying a failing store
   bool thread_exited_ = false;
+  bool writer_idle_ = false;  // the writer waits for work: an Append must wake it
+  int flush_waiters_ = 0;     // Flush calls waiting: the writer skips its linger
   bool closed_ = false;
   Status close_status_;
   std::map<uint64_t, int64_t> segment_stored_;  // segment -> records stored from the queue
