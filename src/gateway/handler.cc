@@ -110,6 +110,16 @@ Awaitable<void> GatewayHandler::Handle(HttpRequest& req, ResponseWriter& out) {
   } else if (path == "/readyz" && get) {
     bool ready = services_.ready.load(std::memory_order_acquire) && snapshots_.Get() != nullptr;
     co_await out.Send(ready ? 200 : 503, {}, "text/plain", ready ? "ready\n" : "not ready\n");
+  } else if (int status = 0; services_.extra_routes) {
+    std::string content_type, body;
+    if (services_.extra_routes(req, &status, &content_type, &body)) {
+      co_await out.Send(status, {}, content_type, body);
+    } else if (path.substr(0, 7) == "/admin/") {
+      co_await HandleAdmin(req, out);
+    } else {
+      co_await SendError(out, nullptr, 404, "unknown path " + std::string(path),
+                         "invalid_request_error", "not_found");
+    }
   } else if (path.substr(0, 7) == "/admin/") {
     co_await HandleAdmin(req, out);
   } else {
@@ -148,8 +158,10 @@ Awaitable<void> GatewayHandler::HandleMetrics(ResponseWriter& out) {
     g.ledger_stored = st.stored;
   }
   g.ready = services_.ready.load(std::memory_order_acquire);
-  co_await out.Send(200, {}, "text/plain; version=0.0.4; charset=utf-8",
-                    services_.metrics->Render(g));
+  // Built before co_await: GCC 12 mishandles temporaries of a conditional inside co_await.
+  std::string body = services_.metrics->Render(g);
+  if (services_.extra_metrics) body += services_.extra_metrics();
+  co_await out.Send(200, {}, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 
 Awaitable<void> GatewayHandler::HandleAdmin(HttpRequest& req, ResponseWriter& out) {

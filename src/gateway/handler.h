@@ -48,6 +48,9 @@ struct GatewayServices {
   std::string admin_token;                  // "" = admin endpoints disabled (403)
   std::atomic<bool> ready{false};           // config loaded and ledger replayed
   std::function<int()> in_flight;           // requests in flight (for metrics); may be empty
+  // The GitOps endpoints and the lines they append to /metrics (cli/sync_serve.h); may be empty.
+  ExtraRoutes extra_routes;
+  std::function<std::string()> extra_metrics;
 };
 
 std::unique_ptr<RequestHandler> MakeGatewayHandler(GatewayServices& services, asio::io_context& ioc,

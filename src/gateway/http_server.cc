@@ -223,6 +223,9 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, tcp::socket soc
       req.content_type = Sv(it->value());
     }
     req.body = std::move(msg.body());
+    if (req.target.substr(0, 7) == "/hooks/") {
+      for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
+    }
     state.busy = true;
     w.busy.fetch_add(1, std::memory_order_relaxed);
     stream.expires_never();

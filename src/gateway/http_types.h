@@ -5,6 +5,7 @@
 // the handler's coroutine returns. Thread safety: values owned by one worker.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,16 +13,23 @@
 
 namespace bursar::gateway {
 
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
 struct HttpRequest {
   std::string_view method;         // "GET", "POST", ...
   std::string_view target;         // path and query, e.g. "/v1/chat/completions"
   std::string_view authorization;  // the Authorization header value ("" when absent)
   std::string_view request_id;     // the client's x-request-id ("" when absent)
   std::string_view content_type;
-  std::string body;  // owned (moved out of the parser), so JSON parsers may pad a copy
+  std::string body;    // owned (moved out of the parser), so JSON parsers may pad a copy
+  HeaderList headers;  // every header, filled only for /hooks/ targets (webhook signatures)
 };
 
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// Endpoints served beside the gateway's own (the GitOps control loop: /hooks/git, /api/sync-*,
+// /api/drift, /admin/overrides, /admin/drift). Returns false when it does not serve the target.
+// Runs on the worker's thread and may block briefly (a database read, a snapshot swap).
+using ExtraRoutes = std::function<bool(const HttpRequest& req, int* status,
+                                       std::string* content_type, std::string* body)>;
 
 // The status line's reason phrase for the codes the gateway uses.
 std::string_view ReasonPhrase(int status);

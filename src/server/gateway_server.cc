@@ -132,6 +132,8 @@ StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const ServeOptions
   p->services.ledger = p->ledger.get();
   p->services.metrics = &p->metrics;
   p->services.admin_token = options.admin_token;
+  p->services.extra_routes = options.extra_routes;
+  p->services.extra_metrics = options.extra_metrics;
   p->services.in_flight = [p] { return p->http ? p->http->InFlight() : 0; };
 
   gateway::ServerOptions so;

@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "config/model.h"
+#include "gateway/http_types.h"
 
 namespace bursar::server {
 
@@ -36,6 +37,8 @@ struct ServeOptions {
   bool fsync = false;       // fdatasync the spend log per batch (power-loss durability)
   size_t max_body_bytes = 32 << 20;
   int64_t cache_max_bytes = 256 << 20;
+  gateway::ExtraRoutes extra_routes;           // the GitOps endpoints (serve_cmd wires them)
+  std::function<std::string()> extra_metrics;  // appended to /metrics
 };
 
 // Reads the configuration at a Git repository's HEAD (revision = the commit id), or of a plain
