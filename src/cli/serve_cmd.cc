@@ -7,8 +7,7 @@
 #include <cstdlib>
 
 #include "cli/commands.h"
-#include "gitops/git_source.h"
-#include "gitops/syncer.h"
+#include "cli/sync_serve.h"
 #include "server/gateway_server.h"
 
 namespace bursar::cli {
@@ -25,6 +24,7 @@ Runner SetupServe(CLI::App& sub) {
     int drain_ms = 10000;
     size_t max_body_bytes = 32 << 20;
     int poll_ms = 0;
+    SyncServeFlags sync;
   };
   auto args = std::make_shared<Args>();
   sub.add_option("--repo", args->repo, "Desired-state repository (Git work tree or directory)")
@@ -41,10 +41,10 @@ Runner SetupServe(CLI::App& sub) {
                "without it records survive a kill -9 of bursar");
   sub.add_option("--max-body-bytes", args->max_body_bytes, "Largest request body (413 beyond)")
       ->capture_default_str();
-  sub.add_option("--poll-ms", args->poll_ms,
-                 "Re-sync from the repository's branch every N ms (Git repositories; 0 = off)");
+  sub.add_option("--poll-ms", args->poll_ms, "Same as --sync-interval, in milliseconds");
   sub.add_option("--drain-ms", args->drain_ms, "How long shutdown waits for in-flight requests")
       ->capture_default_str();
+  AddSyncServeFlags(sub, &args->sync);
   return [args]() -> int {
     // Block the shutdown signals before any thread starts, so that only sigwait sees them.
     sigset_t signals;
@@ -74,7 +74,24 @@ Runner SetupServe(CLI::App& sub) {
       }
       options.admin_token = token;
     }
-    auto state = server::LoadRepositoryHead(args->repo);
+    // A Git repository or URL is followed live (cli/sync_serve.h): polled every --sync-interval,
+    // synced at once on POST /hooks/git; a plain directory is read once.
+    std::unique_ptr<SyncServe> sync;
+    StatusOr<config::DesiredStatePtr> state = InvalidArgumentError("no configuration");
+    if (FollowsGit(args->repo)) {
+      if (args->poll_ms > 0) args->sync.sync_interval = std::to_string(args->poll_ms) + "ms";
+      auto begun =
+          SyncServe::Begin(args->sync, args->repo, args->data, args->store, options.admin_token);
+      if (!begun.ok()) {
+        std::fprintf(stderr, "bursar serve: %s\n", begun.status().message().c_str());
+        return kExitUsage;
+      }
+      sync = std::move(*begun);
+      sync->Hook(&options);
+      state = sync->first_state();
+    } else {
+      state = server::LoadRepositoryHead(args->repo);
+    }
     if (!state.ok()) {
       std::fprintf(stderr, "bursar serve: %s\n", state.status().message().c_str());
       return kExitUsage;
@@ -85,34 +102,18 @@ Runner SetupServe(CLI::App& sub) {
       std::fprintf(stderr, "bursar serve: %s\n", server.status().ToString().c_str());
       return kExitUsage;
     }
+    if (sync) {
+      if (Status attached = sync->Attach(server->get()); !attached.ok()) {
+        std::fprintf(stderr, "bursar serve: %s\n", attached.ToString().c_str());
+        return kExitUsage;
+      }
+    }
     std::printf("bursar: serving on %s:%u (commit %s)\n", options.host.c_str(),
                 static_cast<unsigned>((*server)->port()), commit.c_str());
     std::fflush(stdout);
-    // Live re-sync: a new valid commit on the branch is published as a new snapshot; requests
-    // in flight finish on the one they started with.
-    std::unique_ptr<gitops::Syncer> syncer;
-    if (args->poll_ms > 0 && gitops::IsGitRepository(args->repo)) {
-      gitops::SyncerOptions so;
-      so.source = args->repo;
-      so.poll_interval = std::chrono::milliseconds(args->poll_ms);
-      bursar::server::GatewayServer* gateway = server->get();
-      syncer = std::make_unique<gitops::Syncer>(
-          so, [gateway](std::shared_ptr<const config::DesiredState> next,
-                        const gitops::CommitInfo& info) {
-            Status published = gateway->Publish(std::move(next));
-            if (published.ok()) {
-              std::printf("bursar: live commit %s\n", info.id.c_str());
-              std::fflush(stdout);
-            }
-            return published;
-          });
-      if (Status started = syncer->Start(); !started.ok()) {
-        std::fprintf(stderr, "bursar serve: re-sync: %s\n", started.ToString().c_str());
-      }
-    }
     int sig = 0;
     sigwait(&signals, &sig);
-    if (syncer) syncer->Stop();
+    if (sync) sync->Stop();
     std::printf("bursar: %s, draining\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     std::fflush(stdout);
     Status stopped = (*server)->Stop(std::chrono::milliseconds(args->drain_ms));
