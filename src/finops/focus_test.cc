@@ -13,12 +13,14 @@ struct Parsed {
   Status status;
   FocusSchema schema;
   FocusRow row;
+  std::unique_ptr<CsvReader> reader;  // the row's text views point into its buffer
 };
 
 // Parses the header and the first data row of `csv`.
 Parsed ParseFirst(const std::string& csv) {
   Parsed p;
-  CsvReader r(MemorySource(csv), "focus.csv");
+  p.reader = std::make_unique<CsvReader>(MemorySource(csv), "focus.csv");
+  CsvReader& r = *p.reader;
   EXPECT_TRUE(*r.Next());
   auto schema = DetectSchema(r);
   if (!schema.ok()) {
