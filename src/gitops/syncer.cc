@@ -247,7 +247,16 @@ StatusOr<GitRepository*> Syncer::OpenSource() {
     BURSAR_ASSIGN_OR_RETURN(repo_, GitRepository::Open(options_.source));
   }
   if (branch_ref_.empty()) {
-    BURSAR_ASSIGN_OR_RETURN(branch_ref_, repo_->HeadBranch());
+    auto head = repo_->HeadBranch();
+    if (head.ok() && repo_->ResolveCommit(*head).ok()) {
+      branch_ref_ = *head;
+    } else if (repo_->ResolveCommit("refs/heads/main").ok()) {
+      branch_ref_ = "refs/heads/main";  // e.g. a bare remote whose HEAD names an unborn master
+    } else if (repo_->ResolveCommit("refs/heads/master").ok()) {
+      branch_ref_ = "refs/heads/master";
+    } else {
+      return head.ok() ? NotFoundError("branch " + *head + " has no commit yet") : head.status();
+    }
     std::lock_guard<std::mutex> l(mu_);
     status_.branch = branch_ref_;
   }

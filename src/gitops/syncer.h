@@ -135,7 +135,8 @@ using SyncObserver = std::function<void(const SyncRecord&)>;
 
 struct SyncerOptions {
   std::string source;     // local repository path, or URL (file://, https://, ssh://, git@host:)
-  std::string branch;     // "main" or "refs/heads/main"; "" = the branch HEAD names
+  std::string branch;     // "main" or "refs/heads/main"; "" = the branch HEAD names (or main,
+                          // then master, when HEAD names a branch without commits)
   std::string cache_dir;  // where a URL is mirrored (required for URLs)
   std::chrono::milliseconds poll_interval{30000};
   Clock* clock = nullptr;  // nullptr = RealClock(); not owned

@@ -196,6 +196,24 @@ TEST(SyncerTest, FollowsRemoteUrlThroughMirror) {
   EXPECT_EQ(SmallWeight(*pub.Last()), 10);
 }
 
+// A bare remote made with a plain `git init --bare` has HEAD on an unborn master: follow main.
+TEST(SyncerTest, RemoteWithUnbornHeadFollowsMain) {
+  TempRepo remote(/*bare=*/true);
+  remote.Git("symbolic-ref HEAD refs/heads/master");
+  TempRepo work;
+  WriteFixture(work, 90);
+  std::string c1 = work.Commit("initial");
+  work.Git("push -q " + testing::ShellQuote(remote.path()) + " main");
+  TempDir cache;
+  Published pub;
+  Syncer syncer(Opts(remote.url(), "", cache.path() + "/m"), pub.Fn());
+  auto r = syncer.SyncOnce("start");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->commit, c1);
+  EXPECT_EQ(syncer.status().branch, "refs/heads/main");
+}
+
 TEST(SyncerTest, MissingSourceIsAnError) {
   TempDir dir;
   Syncer syncer(Opts(dir.path() + "/nope"), nullptr);
