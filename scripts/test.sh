@@ -28,7 +28,7 @@ count_ctest build/ctest.log
 
 if [ -d test ] && ls test/*.test.mjs >/dev/null 2>&1; then
   echo "== integration tests"
-  BURSAR_BIN="$ROOT/build/bursar" node --test --test-concurrency=1 test/ 2>&1 | tee build/node-test.log
+  BURSAR_BIN="$ROOT/build/bursar" node --test --test-concurrency=1 test/*.test.mjs 2>&1 | tee build/node-test.log
   p=$(grep -E '^# pass ' build/node-test.log | awk '{print $3}'); f=$(grep -E '^# fail ' build/node-test.log | awk '{print $3}')
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
 fi
