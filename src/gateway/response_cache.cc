@@ -9,29 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/request_parser_internal.h"
+
 namespace bursar::gateway {
 namespace {
 
 namespace dom = simdjson::dom;
-
-void AppendString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<uint8_t>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[u >> 4]);
-      out->push_back(kHex[u & 15]);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
 
 template <typename T>
 void AppendNumber(std::string* out, T v) {
@@ -51,7 +34,7 @@ void Normalize(dom::element v, std::string* out) {
       out->push_back('{');
       for (size_t i = 0; i < fields.size(); ++i) {
         if (i) out->push_back(',');
-        AppendString(out, fields[i].first);
+        internal::AppendJsonString(out, fields[i].first);
         out->push_back(':');
         Normalize(fields[i].second, out);
       }
@@ -71,7 +54,7 @@ void Normalize(dom::element v, std::string* out) {
       return;
     }
     case dom::element_type::STRING:
-      AppendString(out, v.get_string().value_unsafe());
+      internal::AppendJsonString(out, v.get_string().value_unsafe());
       return;
     case dom::element_type::INT64:
       AppendNumber(out, v.get_int64().value_unsafe());
