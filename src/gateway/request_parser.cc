@@ -536,25 +536,6 @@ simdjson::error_code DomParser::Parse(std::string_view body, simdjson::dom::elem
   return p.parse(reinterpret_cast<const uint8_t*>(buf.data()), body.size(), false).get(*out);
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<uint8_t>(c);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
-      out->append("\\u00");
-      out->push_back(kHex[u >> 4]);
-      out->push_back(kHex[u & 15]);
-    } else {
-      out->push_back(c);
-    }
-  }
-  out->push_back('"');
-}
-
 }  // namespace internal
 
 }  // namespace bursar::gateway

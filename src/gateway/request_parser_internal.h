@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_text.h"
+
 namespace bursar::gateway::internal {
 
 // Parses into a DOM with the runtime-dispatched (SIMD) kernel; validates the whole document.
@@ -23,7 +25,7 @@ class DomParser {
   std::string big_buf_;
 };
 
-// Appends `s` as a JSON string literal (quotes, backslashes and control characters escaped).
-void AppendJsonString(std::string* out, std::string_view s);
+// Appends `s` as a JSON string literal (common/json_text.h).
+using bursar::AppendJsonString;
 
 }  // namespace bursar::gateway::internal

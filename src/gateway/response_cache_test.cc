@@ -44,7 +44,8 @@ TEST(NormalizeJsonTest, KeyOrderAndWhitespaceInsensitive) {
   EXPECT_EQ(*a, R"({"a":[1,{"c":"x\"y","d":2}],"b":1,"e":null,"f":true})");
   auto esc = NormalizeJson(R"({"k":"\u0041\n"})");
   ASSERT_TRUE(esc.ok());
-  EXPECT_EQ(*esc, "{\"k\":\"A\\u000a\"}");
+  EXPECT_EQ(*esc, "{\"k\":\"A\\n\"}");
+  EXPECT_EQ(*NormalizeJson(R"({"k":"\u0041\u000a"})"), *esc);  // one form per string
   EXPECT_EQ(*NormalizeJson("[1.50, 2e3, -0, 18446744073709551615]"),
             "[1.5,2000,0,18446744073709551615]");
   EXPECT_FALSE(NormalizeJson("{\"a\":").ok());

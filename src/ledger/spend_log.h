@@ -108,6 +108,7 @@ class SpendLog {
   std::condition_variable cv_;
   int fd_ = -1;
   uint64_t segment_ = 0;
+  std::string segment_path_;  // SegmentPath(segment_), kept for the append path
   int64_t segment_bytes_ = 0;
   int64_t segment_records_ = 0;  // records made durable in the current segment
   std::string pending_;          // framed lines waiting for the next batch

@@ -1,11 +1,12 @@
 #include "ledger/spend_record.h"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
+
+#include "common/json_text.h"
 
 namespace bursar::ledger {
 namespace {
-
-using nlohmann::ordered_json;
 
 // Reads an optional field of the given JSON type into `out`; a present field of the wrong type
 // is an error.
@@ -26,25 +27,6 @@ Status Field(const nlohmann::json& j, const char* name, T* out) {
     *out = it->get<T>();
   }
   return OkStatus();
-}
-
-// Length of the valid UTF-8 sequence at s[i], 0 if invalid (overlong, surrogate, > U+10FFFF).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  auto b = [&s](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) return 1;
-  size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (len == 0 || i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xc0) != 0x80) return 0;
-  }
-  uint32_t cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
-  for (size_t k = 1; k < len; ++k) cp = cp << 6 | (b(i + k) & 0x3f);
-  if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-      cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-    return 0;
-  }
-  return len;
 }
 
 bool IsCleanText(std::string_view s) {
@@ -120,39 +102,68 @@ std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The spend log line is written for every request: built by hand (no JSON DOM), keys in a fixed
+// order; DecodeSpendRecord (nlohmann) reads it back.
+void AppendInt(std::string* out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out->append(buf, end);
+}
+
+void AppendField(std::string* out, std::string_view key, std::string_view value) {
+  out->append(key);
+  AppendJsonString(out, value);
+}
+
+void AppendField(std::string* out, std::string_view key, int64_t value) {
+  out->append(key);
+  AppendInt(out, value);
+}
+
+}  // namespace
+
 std::string EncodeSpendRecord(const SpendRecord& r) {
-  ordered_json j;
-  j["request_id"] = r.request_id;
-  j["time_us"] = r.time_us;
-  j["key"] = r.key_name;
-  ordered_json tags = ordered_json::object();
-  for (const auto& [k, v] : r.tags) tags[k] = v;
-  j["tags"] = std::move(tags);
-  j["route"] = r.route;
-  j["model"] = r.model;
-  j["upstream_model"] = r.upstream_model;
-  j["commit"] = r.commit;
-  ordered_json u;
-  u["prompt_tokens"] = r.usage.prompt_tokens;
-  u["cached_tokens"] = r.usage.cached_tokens;
-  u["completion_tokens"] = r.usage.completion_tokens;
-  u["reasoning_tokens"] = r.usage.reasoning_tokens;
-  u["image_tokens"] = r.usage.image_tokens;
-  u["images"] = r.usage.images;
-  u["audio_input_tokens"] = r.usage.audio_input_tokens;
-  u["audio_output_tokens"] = r.usage.audio_output_tokens;
-  u["audio_millis"] = r.usage.audio_millis;
-  j["usage"] = std::move(u);
-  j["price"] = r.price;
-  j["cost_micros"] = r.cost_micros;
-  j["saved_micros"] = r.saved_micros;
-  j["currency"] = r.currency;
-  j["latency_us"] = r.latency_us;
-  j["status"] = r.status;
-  j["cache_hit"] = r.cache_hit;
-  j["downgraded_from"] = r.downgraded_from;
-  // Invalid UTF-8 from a client (a tag, a request id) must not make the record unwritable.
-  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+  std::string out;
+  out.reserve(512 + r.price.size() + r.request_id.size());
+  AppendField(&out, "{\"request_id\":", r.request_id);
+  AppendField(&out, ",\"time_us\":", r.time_us);
+  AppendField(&out, ",\"key\":", r.key_name);
+  out.append(",\"tags\":{");
+  bool first = true;
+  for (const auto& [k, v] : r.tags) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(&out, k);
+    out.push_back(':');
+    AppendJsonString(&out, v);
+  }
+  out.push_back('}');
+  AppendField(&out, ",\"route\":", r.route);
+  AppendField(&out, ",\"model\":", r.model);
+  AppendField(&out, ",\"upstream_model\":", r.upstream_model);
+  AppendField(&out, ",\"commit\":", r.commit);
+  const Usage& u = r.usage;
+  AppendField(&out, ",\"usage\":{\"prompt_tokens\":", u.prompt_tokens);
+  AppendField(&out, ",\"cached_tokens\":", u.cached_tokens);
+  AppendField(&out, ",\"completion_tokens\":", u.completion_tokens);
+  AppendField(&out, ",\"reasoning_tokens\":", u.reasoning_tokens);
+  AppendField(&out, ",\"image_tokens\":", u.image_tokens);
+  AppendField(&out, ",\"images\":", u.images);
+  AppendField(&out, ",\"audio_input_tokens\":", u.audio_input_tokens);
+  AppendField(&out, ",\"audio_output_tokens\":", u.audio_output_tokens);
+  AppendField(&out, ",\"audio_millis\":", u.audio_millis);
+  AppendField(&out, "},\"price\":", r.price);
+  AppendField(&out, ",\"cost_micros\":", r.cost_micros);
+  AppendField(&out, ",\"saved_micros\":", r.saved_micros);
+  AppendField(&out, ",\"currency\":", r.currency);
+  AppendField(&out, ",\"latency_us\":", r.latency_us);
+  AppendField(&out, ",\"status\":", static_cast<int64_t>(r.status));
+  out.append(r.cache_hit ? ",\"cache_hit\":true" : ",\"cache_hit\":false");
+  AppendField(&out, ",\"downgraded_from\":", r.downgraded_from);
+  out.push_back('}');
+  return out;
 }
 
 StatusOr<SpendRecord> DecodeSpendRecord(std::string_view text) {

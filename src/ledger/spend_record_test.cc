@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "ledger/ledger_test_util.h"
 
 namespace bursar::ledger {
@@ -21,6 +23,53 @@ TEST(SpendRecordTest, RoundTripsEveryField) {
   StatusOr<SpendRecord> back = DecodeSpendRecord(line);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, r);
+}
+
+TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
+  // The line is written by hand for speed; nlohmann::ordered_json is the reference.
+  SpendRecord r = testing::MakeRecord("req-\u00e9\t1", -7, 123);
+  r.tags = {{"team", "a\"b"}, {"app", "caf\xc3\xa9"}};
+  r.usage = Usage{10, 2, 30, 4, 5, 6, 7, 8, 9};
+  r.cache_hit = true;
+  r.price = R"({"input_cost_per_token":150000})";
+  nlohmann::ordered_json j;
+  j["request_id"] = r.request_id;
+  j["time_us"] = r.time_us;
+  j["key"] = r.key_name;
+  j["tags"] = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : r.tags) j["tags"][k] = v;
+  j["route"] = r.route;
+  j["model"] = r.model;
+  j["upstream_model"] = r.upstream_model;
+  j["commit"] = r.commit;
+  const Usage& u = r.usage;
+  j["usage"] = {{"prompt_tokens", u.prompt_tokens},
+                {"cached_tokens", u.cached_tokens},
+                {"completion_tokens", u.completion_tokens},
+                {"reasoning_tokens", u.reasoning_tokens},
+                {"image_tokens", u.image_tokens},
+                {"images", u.images},
+                {"audio_input_tokens", u.audio_input_tokens},
+                {"audio_output_tokens", u.audio_output_tokens},
+                {"audio_millis", u.audio_millis}};
+  j["price"] = r.price;
+  j["cost_micros"] = r.cost_micros;
+  j["saved_micros"] = r.saved_micros;
+  j["currency"] = r.currency;
+  j["latency_us"] = r.latency_us;
+  j["status"] = r.status;
+  j["cache_hit"] = r.cache_hit;
+  j["downgraded_from"] = r.downgraded_from;
+  EXPECT_EQ(EncodeSpendRecord(r), j.dump());
+}
+
+TEST(SpendRecordTest, InvalidUtf8StillEncodesAsJson) {
+  SpendRecord r = testing::MakeRecord("bad-\xff", 1, 1);
+  r.tags["k\xfe"] = "v\xc3";
+  StatusOr<SpendRecord> back = DecodeSpendRecord(EncodeSpendRecord(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->request_id, "bad-\xEF\xBF\xBD");
+  EXPECT_EQ(back->tags.at("k\xEF\xBF\xBD"), "v\xEF\xBF\xBD");
 }
 
 TEST(SpendRecordTest, ExtremeIntegersSurvive) {
