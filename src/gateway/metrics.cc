@@ -2,47 +2,51 @@
 
 #include <fmt/format.h>
 
-namespace bursar::gateway {
+#include <charconv>
 
-std::string PromEscape(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+namespace bursar::gateway {
 
 namespace {
 
-std::string Labels2(std::string_view a, std::string_view av, std::string_view b,
-                    std::string_view bv) {
-  std::string s;
-  s.reserve(a.size() + av.size() + b.size() + bv.size() + 12);
-  s.append(a).append("=\"").append(PromEscape(av)).append("\",");
-  s.append(b).append("=\"").append(PromEscape(bv)).append("\"");
-  return s;
+void AppendPromEscaped(std::string* out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '"') {
+      out->append("\\\"");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+// Appends `name="value"` (value escaped), with a leading comma unless `out` is empty.
+void AppendLabel(std::string* out, std::string_view name, std::string_view value) {
+  if (!out->empty()) out->push_back(',');
+  out->append(name).append("=\"");
+  AppendPromEscaped(out, value);
+  out->push_back('"');
 }
 
 template <typename Map>
-void AddTo(Map& m, std::string key, int64_t v) {
-  auto [it, inserted] = m.try_emplace(std::move(key), 0);
-  it->second += v;
+auto& Slot(Map& m, std::string_view key) {
+  auto it = m.find(key);
+  if (it == m.end()) it = m.emplace(std::string(key), typename Map::mapped_type{}).first;
+  return it->second;
+}
+
+template <typename Map>
+void AddTo(Map& m, std::string_view key, int64_t v) {
+  Slot(m, key) += v;
 }
 
 void Header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
 
-void Series(std::string& out, std::string_view name, const std::map<std::string, int64_t>& m) {
+void Series(std::string& out, std::string_view name, const MetricsShard::Counters& m) {
   for (const auto& [labels, v] : m) {
     fmt::format_to(std::back_inserter(out), "{}{{{}}} {}\n", name, labels, v);
   }
@@ -51,6 +55,13 @@ void Series(std::string& out, std::string_view name, const std::map<std::string,
 std::string Seconds(int64_t micros) { return FormatScaled(micros, 6, 1); }
 
 }  // namespace
+
+std::string PromEscape(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  AppendPromEscaped(&out, v);
+  return out;
+}
 
 void Histogram::Observe(int64_t micros) {
   size_t i = 0;
@@ -68,19 +79,30 @@ void Histogram::Merge(const Histogram& o) {
 
 void MetricsShard::RecordRequest(std::string_view route, std::string_view model, int status,
                                  int64_t latency_us) {
-  std::string labels = Labels2("route", route, "model", model);
-  std::string with_status = labels + ",status=\"" + std::to_string(status) + "\"";
-  std::string route_label = "route=\"" + PromEscape(route) + "\"";
   std::lock_guard<std::mutex> lock(mu_);
-  AddTo(data_.requests, std::move(with_status), 1);
-  data_.latency[std::move(route_label)].Observe(latency_us);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "route", route);
+  Slot(data_.latency, l).Observe(latency_us);
+  AppendLabel(&l, "model", model);
+  char code[16];
+  auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+  AppendLabel(&l, "status", std::string_view(code, static_cast<size_t>(end - code)));
+  AddTo(data_.requests, l, 1);
 }
 
 void MetricsShard::RecordUsage(std::string_view route, std::string_view model, const Usage& u) {
-  std::string base = Labels2("route", route, "model", model);
   std::lock_guard<std::mutex> lock(mu_);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "route", route);
+  AppendLabel(&l, "model", model);
+  const size_t base = l.size();
   auto add = [&](std::string_view modality, int64_t n) {
-    if (n > 0) AddTo(data_.tokens, base + ",modality=\"" + std::string(modality) + "\"", n);
+    if (n <= 0) return;
+    l.resize(base);
+    AppendLabel(&l, "modality", modality);
+    AddTo(data_.tokens, l, n);
   };
   int64_t text_in = u.prompt_tokens - u.cached_tokens - u.image_tokens - u.audio_input_tokens;
   add("text_input", text_in < 0 ? 0 : text_in);
@@ -95,28 +117,40 @@ void MetricsShard::RecordUsage(std::string_view route, std::string_view model, c
 
 void MetricsShard::RecordCost(std::string_view key, std::string_view route, std::string_view model,
                               Micros cost) {
-  std::string labels = "key=\"" + PromEscape(key) + "\"," + Labels2("route", route, "model", model);
   std::lock_guard<std::mutex> lock(mu_);
-  AddTo(data_.cost, std::move(labels), cost);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "key", key);
+  AppendLabel(&l, "route", route);
+  AppendLabel(&l, "model", model);
+  AddTo(data_.cost, l, cost);
 }
 
 void MetricsShard::RecordCacheHit(std::string_view route, Micros saved) {
-  std::string labels = "route=\"" + PromEscape(route) + "\"";
   std::lock_guard<std::mutex> lock(mu_);
-  AddTo(data_.cache_hits, labels, 1);
-  AddTo(data_.cache_saved, std::move(labels), saved);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "route", route);
+  AddTo(data_.cache_hits, l, 1);
+  AddTo(data_.cache_saved, l, saved);
 }
 
 void MetricsShard::RecordUpstreamError(std::string_view model, std::string_view kind) {
-  std::string labels = Labels2("model", model, "kind", kind);
   std::lock_guard<std::mutex> lock(mu_);
-  AddTo(data_.upstream_errors, std::move(labels), 1);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "model", model);
+  AppendLabel(&l, "kind", kind);
+  AddTo(data_.upstream_errors, l, 1);
 }
 
 void MetricsShard::RecordRateLimited(std::string_view key, std::string_view limit) {
-  std::string labels = Labels2("key", key, "limit", limit);
   std::lock_guard<std::mutex> lock(mu_);
-  AddTo(data_.rate_limited, std::move(labels), 1);
+  std::string& l = scratch_;
+  l.clear();
+  AppendLabel(&l, "key", key);
+  AppendLabel(&l, "limit", limit);
+  AddTo(data_.rate_limited, l, 1);
 }
 
 void MetricsShard::RecordLedgerError() {
@@ -142,7 +176,7 @@ std::string Metrics::Render(const MetricsGauges& g) const {
     for (const auto& shard : shards_) {
       MetricsShard::Data d = shard->Copy();
       for (auto& [k, v] : d.requests) AddTo(all.requests, k, v);
-      for (auto& [k, v] : d.latency) all.latency[k].Merge(v);
+      for (auto& [k, v] : d.latency) Slot(all.latency, k).Merge(v);
       for (auto& [k, v] : d.tokens) AddTo(all.tokens, k, v);
       for (auto& [k, v] : d.cost) AddTo(all.cost, k, v);
       for (auto& [k, v] : d.cache_hits) AddTo(all.cache_hits, k, v);

@@ -52,15 +52,18 @@ class MetricsShard {
   void RecordRateLimited(std::string_view key, std::string_view limit);
   void RecordLedgerError();
 
+  // Rendered label set -> value. Transparent comparison: a request looks its series up by a
+  // string_view into a reused buffer and allocates only for a new series.
+  using Counters = std::map<std::string, int64_t, std::less<>>;
   struct Data {
-    std::map<std::string, int64_t> requests;   // rendered label set -> count
-    std::map<std::string, Histogram> latency;  // label set -> histogram
-    std::map<std::string, int64_t> tokens;
-    std::map<std::string, int64_t> cost;
-    std::map<std::string, int64_t> cache_hits;
-    std::map<std::string, int64_t> cache_saved;
-    std::map<std::string, int64_t> upstream_errors;
-    std::map<std::string, int64_t> rate_limited;
+    Counters requests;                                      // by route, model, status
+    std::map<std::string, Histogram, std::less<>> latency;  // by route
+    Counters tokens;
+    Counters cost;
+    Counters cache_hits;
+    Counters cache_saved;
+    Counters upstream_errors;
+    Counters rate_limited;
     int64_t ledger_errors = 0;
   };
   Data Copy() const;
@@ -68,6 +71,7 @@ class MetricsShard {
  private:
   mutable std::mutex mu_;  // guards data_ (its worker vs. a scrape)
   Data data_;
+  std::string scratch_;  // label buffer, used by this shard's worker only
 };
 
 struct MetricsGauges {
