@@ -128,14 +128,16 @@ bool GatewayHandler::Record(Exchange& x, const ModelEntry* model, const Usage& u
   r.status = status;
   r.cache_hit = cache_hit;
   r.downgraded_from = x.downgraded_from;
-  Status st = services_.ledger->Append(r);
+  std::string_view model_name = model ? std::string_view(model->model->meta.name) : "";
+  std::string_view route_name = x.route ? std::string_view(x.route->meta.name) : "";
+  std::string_view key_name = x.key ? std::string_view(x.key->meta.name) : "";
+  Status st = services_.ledger->Append(std::move(r));
   if (!st.ok()) {
     metrics_.RecordLedgerError();
     return false;
   }
-  std::string_view model_name = model ? std::string_view(model->model->meta.name) : "";
-  metrics_.RecordUsage(r.route, model_name, usage);
-  if (cost != 0) metrics_.RecordCost(r.key_name, r.route, model_name, cost);
+  metrics_.RecordUsage(route_name, model_name, usage);
+  if (cost != 0) metrics_.RecordCost(key_name, route_name, model_name, cost);
   return true;
 }
 

@@ -142,15 +142,29 @@ Status SpendLog::Append(std::string_view payload, uint64_t* segment) {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return FailedPreconditionError("spend log is closed");
   if (!error_.ok()) return error_;
-  if (!options_.sync && !flushing_) {
-    // No fdatasync to share: one write(2) under the lock is cheaper than a leader hand-off
-    // (which costs the followers a futex wait and a context switch each).
-    const uint64_t ticket = ++next_ticket_;
-    Status s = error_;
-    if (s.ok()) s = WriteAll(fd_, line.data(), line.size(), segment_path_);
-    FinishBatchLocked(s, static_cast<int64_t>(line.size()), 1, ticket);
-    if (!error_.ok() && ticket >= failed_from_) return error_;
-    if (segment) *segment = segment_;
+  if (!options_.sync) {
+    // No fdatasync to share: each appender writes its own line, outside the lock (O_APPEND
+    // writes to a regular file never interleave). The lock only hands out the segment; Rotate
+    // and Close wait for writes in flight so that a closed segment's count is exact.
+    cv_.wait(lock, [this] { return !flushing_; });
+    if (closed_) return FailedPreconditionError("spend log is closed");
+    if (!error_.ok()) return error_;
+    const int fd = fd_;
+    const uint64_t seg = segment_;
+    ++in_flight_;
+    lock.unlock();
+    Status s = WriteAll(fd, line.data(), line.size(), segment_path_);
+    lock.lock();
+    --in_flight_;
+    if (s.ok()) {
+      segment_bytes_ += static_cast<int64_t>(line.size());
+      ++segment_records_;
+    } else if (error_.ok()) {
+      error_ = s;
+    }
+    if (in_flight_ == 0 && flushing_) cv_.notify_all();
+    if (!s.ok()) return s;
+    if (segment) *segment = seg;
     return OkStatus();
   }
   pending_.append(line);
@@ -202,6 +216,13 @@ uint64_t SpendLog::SegmentOfTicketLocked(uint64_t ticket) const {
 
 Status SpendLog::FlushPendingLocked(std::unique_lock<std::mutex>& lock) {
   cv_.wait(lock, [this] { return !flushing_; });
+  if (in_flight_ > 0) {
+    // Unsynced appends write outside the lock: hold new ones back until these are done.
+    flushing_ = true;
+    cv_.wait(lock, [this] { return in_flight_ == 0; });
+    flushing_ = false;
+    cv_.notify_all();
+  }
   if (durable_ticket_ == next_ticket_) return error_;
   // Write what is pending while holding the lock: appenders wait for one write + fdatasync.
   const std::string& path = segment_path_;

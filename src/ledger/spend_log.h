@@ -115,7 +115,8 @@ class SpendLog {
   int64_t pending_count_ = 0;
   uint64_t next_ticket_ = 0;     // tickets handed to appenders (1-based)
   uint64_t durable_ticket_ = 0;  // every ticket <= this is durable (or failed)
-  bool flushing_ = false;        // a leader is writing a batch
+  bool flushing_ = false;        // a leader is writing a batch (or Rotate/Close drain writes)
+  int in_flight_ = 0;            // unsynced appends writing outside the lock
   bool closed_ = false;
   Status error_;                                 // sticky I/O error
   uint64_t failed_from_ = 0;                     // tickets >= this failed

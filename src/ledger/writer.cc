@@ -69,7 +69,9 @@ Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
   return OkStatus();
 }
 
-Status LedgerWriter::Append(const SpendRecord& record) {
+Status LedgerWriter::Append(const SpendRecord& record) { return Append(SpendRecord(record)); }
+
+Status LedgerWriter::Append(SpendRecord&& record) {
   std::string line = EncodeSpendRecord(record);
   uint64_t segment = 0;
   BURSAR_RETURN_IF_ERROR(log_->Append(line, &segment));
@@ -81,7 +83,8 @@ Status LedgerWriter::Append(const SpendRecord& record) {
     ++stats_.overflowed;
     ++overflow_count_;
   } else {
-    queue_.push_back(Queued{record, segment});
+    queue_.records.push_back(std::move(record));
+    queue_.segments.push_back(segment);
   }
   // Wake the writer only when it sleeps for work, or when a lingering batch is full.
   if (writer_idle_ || queue_.size() == options_.batch_max || overflow_count_ == 1) {
@@ -110,7 +113,7 @@ LedgerWriter::Stats LedgerWriter::stats() const {
   return stats_;
 }
 
-StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(const std::vector<SpendRecord>& batch) {
+StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(std::span<const SpendRecord> batch) {
   StatusOr<int64_t> n = store_->InsertBatch(batch);
   if (n.ok() || (n.status().code() != StatusCode::kInvalidArgument &&
                  n.status().code() != StatusCode::kAlreadyExists)) {
@@ -153,7 +156,7 @@ Status LedgerWriter::Quarantine(const SpendRecord& record, const Status& why) {
   return OkStatus();
 }
 
-Status LedgerWriter::StoreBatch(std::vector<SpendRecord>& batch) {
+Status LedgerWriter::StoreBatch(std::span<const SpendRecord> batch) {
   StatusOr<int64_t> n = InsertOrQuarantine(batch);
   std::lock_guard<std::mutex> lock(mu_);
   if (!n.ok()) {
@@ -167,8 +170,7 @@ Status LedgerWriter::StoreBatch(std::vector<SpendRecord>& batch) {
 
 void LedgerWriter::Run() {
   std::chrono::milliseconds backoff(10);
-  std::vector<Queued> taken;
-  std::vector<SpendRecord> batch;
+  Queue taken;
   for (;;) {
     int64_t overflow = 0;
     {
@@ -184,33 +186,39 @@ void LedgerWriter::Run() {
                  overflow_count_ > 0;
         });
       }
-      size_t n = std::min(queue_.size(), options_.batch_max);
       taken.clear();
-      for (size_t i = 0; i < n; ++i) {
-        taken.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      taken.swap(queue_);  // O(1) under the lock; appenders go on filling the empty one
       overflow = overflow_count_;
     }
 
-    if (!taken.empty()) {
-      batch.clear();
-      for (Queued& q : taken) batch.push_back(q.record);
-      Status s = StoreBatch(batch);
-      if (!s.ok()) {
-        // Put them back in order and retry later; they are safe in the log meanwhile.
-        std::unique_lock<std::mutex> lock(mu_);
-        for (auto it = taken.rbegin(); it != taken.rend(); ++it) queue_.push_front(std::move(*it));
-        if (stopping_ && give_up_) break;
-        done_cv_.notify_all();
-        work_cv_.wait_for(lock, backoff, [&] { return stopping_ && give_up_; });
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-        continue;
+    // Store what was taken, batch_max records per transaction.
+    size_t done = 0;
+    bool failed = false;
+    while (done < taken.size()) {
+      const size_t n = std::min(taken.size() - done, options_.batch_max);
+      if (!StoreBatch(std::span<const SpendRecord>(taken.records).subspan(done, n)).ok()) {
+        failed = true;
+        break;
       }
       backoff = std::chrono::milliseconds(10);
       std::lock_guard<std::mutex> lock(mu_);
-      for (const Queued& q : taken) ++segment_stored_[q.segment];
-      stored_seq_ += taken.size();
+      for (size_t i = done; i < done + n; ++i) ++segment_stored_[taken.segments[i]];
+      stored_seq_ += n;
+      done += n;
+    }
+    if (failed) {
+      // Put the rest back in order and retry later; they are safe in the log meanwhile.
+      std::unique_lock<std::mutex> lock(mu_);
+      queue_.records.insert(queue_.records.begin(),
+                            std::make_move_iterator(taken.records.begin() + done),
+                            std::make_move_iterator(taken.records.end()));
+      queue_.segments.insert(queue_.segments.begin(), taken.segments.begin() + done,
+                             taken.segments.end());
+      if (stopping_ && give_up_) break;
+      done_cv_.notify_all();
+      work_cv_.wait_for(lock, backoff, [&] { return stopping_ && give_up_; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      continue;
     }
 
     if (overflow > 0) {

@@ -30,10 +30,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,7 +55,7 @@ class LedgerWriter {
     // How long the writer lets a batch fill before its transaction (Flush and Close skip it).
     // Appenders wake the writer only when it is idle, so a busy gateway pays one wake-up and
     // one transaction per linger period rather than per record.
-    std::chrono::milliseconds linger{5};
+    std::chrono::milliseconds linger{25};
     int64_t segment_max_bytes = 64 << 20;  // rotate the log past this size
     bool sync = true;                      // fdatasync the log (false only in tests/benches)
   };
@@ -80,6 +80,7 @@ class LedgerWriter {
 
   // Durable in the log on return (see above). Called by request handlers on any thread.
   Status Append(const SpendRecord& record);
+  Status Append(SpendRecord&& record);  // the same, without copying the record
 
   // Waits until every record appended before the call is in the store. Returns the store error
   // if the writer could not store them (they stay in the log for the next try or restart).
@@ -94,15 +95,27 @@ class LedgerWriter {
   explicit LedgerWriter(Options options);
   Status ReplaySegments(const std::vector<uint64_t>& segments);
   void Run();
-  Status StoreBatch(std::vector<SpendRecord>& batch);
-  StatusOr<int64_t> InsertOrQuarantine(const std::vector<SpendRecord>& batch);
+  Status StoreBatch(std::span<const SpendRecord> batch);
+  StatusOr<int64_t> InsertOrQuarantine(std::span<const SpendRecord> batch);
   Status Quarantine(const SpendRecord& record, const Status& why);
   void MaybeCheckpoint();
   Status CatchUpFromLog();
 
-  struct Queued {
-    SpendRecord record;
-    uint64_t segment = 0;
+  // Records waiting for the store and the log segment each is in (parallel vectors, so a batch
+  // is a span of records).
+  struct Queue {
+    std::vector<SpendRecord> records;
+    std::vector<uint64_t> segments;
+    size_t size() const { return records.size(); }
+    bool empty() const { return records.empty(); }
+    void clear() {
+      records.clear();
+      segments.clear();
+    }
+    void swap(Queue& o) {
+      records.swap(o.records);
+      segments.swap(o.segments);
+    }
   };
 
   Options options_;
@@ -112,12 +125,12 @@ class LedgerWriter {
   mutable std::mutex mu_;            // guards everything below
   std::condition_variable work_cv_;  // writer waits for records
   std::condition_variable done_cv_;  // Flush waits for progress
-  std::deque<Queued> queue_;
-  uint64_t enqueued_seq_ = 0;   // records appended (queued or overflowed) so far
-  uint64_t stored_seq_ = 0;     // of those, records known to be in the store
-  int64_t overflow_count_ = 0;  // durable records not queued: catch up from the log
-  bool stopping_ = false;       // Close: the thread exits once the queue is empty
-  bool give_up_ = false;        // Close: stop retrying a failing store
+  Queue queue_;                      // the writer swaps it out whole
+  uint64_t enqueued_seq_ = 0;        // records appended (queued or overflowed) so far
+  uint64_t stored_seq_ = 0;          // of those, records known to be in the store
+  int64_t overflow_count_ = 0;       // durable records not queued: catch up from the log
+  bool stopping_ = false;            // Close: the thread exits once the queue is empty
+  bool give_up_ = false;             // Close: stop retrying a failing store
   bool thread_exited_ = false;
   bool writer_idle_ = false;  // the writer waits for work: an Append must wake it
   int flush_waiters_ = 0;     // Flush calls waiting: the writer skips its linger
