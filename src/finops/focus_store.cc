@@ -13,6 +13,9 @@
 #include <thread>
 #include <unordered_map>
 
+#include "finops/flat_map.h"
+#include "finops/read_ahead.h"
+
 namespace bursar::finops {
 namespace {
 
@@ -251,7 +254,7 @@ class Importer {
         }));
     return db_.Query("SELECT id, value FROM focus_dict", {}, [this](const ledger::Row& r) {
       int64_t id = r.Int(0);
-      dict_.emplace(r.Text(1), id);
+      dict_.Insert(r.Text(1), id);
       next_id_ = std::max(next_id_, id + 1);
       return OkStatus();
     });
@@ -261,12 +264,11 @@ class Importer {
   int64_t DictId(size_t column, std::string_view v) {
     if (last_id_[column] != 0 && last_value_[column] == v) return last_id_[column];
     int64_t id;
-    auto it = dict_.find(v);
-    if (it != dict_.end()) {
-      id = it->second;
+    if (const int64_t* hit = dict_.Find(v)) {
+      id = *hit;
     } else {
       id = next_id_++;
-      dict_.emplace(std::string(v), id);
+      dict_.Insert(v, id);
       new_values_.emplace_back(id, std::string(v));
     }
     last_value_[column].assign(v.data(), v.size());
@@ -293,31 +295,39 @@ class Importer {
       out[2] = std::monostate();
     }
     // Rows of one resource repeat all their text columns: look the whole tuple up once (one
-    // hash of the row's texts) before falling back to one dictionary lookup per column.
-    tuple_key_.clear();
-    for (size_t i : cols_) {
-      const Cell& cell = row.values[i];
-      if (!dictionary[i]) continue;
-      if (cell.type != Cell::kText) {
-        tuple_key_.push_back('\0');
-        continue;
+    // hash over the row's texts, no key built) before falling back to one dictionary lookup per
+    // column.
+    if (tuples_ == nullptr) {
+      for (size_t j = 0; j < n; ++j) {
+        if (dictionary[cols_[j]]) dict_cols_.push_back(j);
       }
-      uint32_t len = static_cast<uint32_t>(cell.s.size());
-      tuple_key_.push_back('\1');
-      tuple_key_.append(reinterpret_cast<const char*>(&len), sizeof len);
-      tuple_key_.append(cell.s);
+      tuples_ = std::make_unique<FlatTupleMap>(dict_cols_.size());
+      texts_.assign(dict_cols_.size(), {});
+      present_.assign(dict_cols_.size(), 0);
+      tuple_ids_.assign(dict_cols_.size(), 0);
     }
-    const std::vector<int64_t>* ids = nullptr;
-    if (auto hit = tuples_.find(tuple_key_); hit != tuples_.end()) ids = &hit->second;
-    tuple_ids_.clear();
+    const size_t width = dict_cols_.size();
+    for (size_t k = 0; k < width; ++k) {
+      const Cell& cell = row.values[cols_[dict_cols_[k]]];
+      present_[k] = cell.type == Cell::kText;
+      texts_[k] = present_[k] ? cell.s : std::string_view();
+    }
+    const uint64_t hash = FlatTupleMap::Hash(texts_.data(), present_.data(), width);
+    const int64_t* ids = tuple_ids_.data();
+    if (!tuples_->Find(hash, texts_.data(), present_.data(), tuple_ids_.data())) {
+      for (size_t k = 0; k < width; ++k) {
+        tuple_ids_[k] = present_[k] ? DictId(cols_[dict_cols_[k]], texts_[k]) : 0;
+      }
+      if (tuples_->size() < kMaxTuples) {
+        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());
+      }
+    }
     for (size_t j = 0, k = 0; j < n; ++j) {
       const size_t i = cols_[j];
       const Cell& cell = row.values[i];
       Value* dst = &out[3 + j];
       if (dictionary[i]) {
-        int64_t id = ids ? (*ids)[k] : (cell.type == Cell::kText ? DictId(i, cell.s) : 0);
-        ++k;
-        if (!ids) tuple_ids_.push_back(id);
+        int64_t id = ids[k++];
         if (id == 0) {
           *dst = std::monostate();
         } else {
@@ -331,7 +341,6 @@ class Importer {
         AssignText(dst, cell.s);
       }
     }
-    if (!ids && tuples_.size() < kMaxTuples) tuples_.emplace(tuple_key_, tuple_ids_);
     AssignText(&out[3 + n], row.raw_json);
     AssignText(&out[4 + n], row.extra_json);
     if (++pending_ == options_.batch_rows) Flush();
@@ -433,12 +442,14 @@ class Importer {
   std::mutex free_mu_;  // guards free_ (batches the worker has written, for reuse)
   std::vector<std::vector<Value>> free_;
 
-  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> dict_;
+  FlatTextMap dict_;
   int64_t next_id_ = 1;
   std::vector<std::pair<int64_t, std::string>> new_values_;
   static constexpr size_t kMaxTuples = 500'000;  // bounds memory when rows never repeat
-  std::unordered_map<std::string, std::vector<int64_t>, Hash, std::equal_to<>> tuples_;
-  std::string tuple_key_;
+  std::unique_ptr<FlatTupleMap> tuples_;         // made at the first row
+  std::vector<size_t> dict_cols_;                // positions in cols_ of dictionary columns
+  std::vector<std::string_view> texts_;          // the current row's tuple
+  std::vector<uint8_t> present_;
   std::vector<int64_t> tuple_ids_;
   std::vector<std::string> last_value_;
   std::vector<int64_t> last_id_;
@@ -471,8 +482,10 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
                                    const std::string& name, const ImportOptions& options) {
   BURSAR_RETURN_IF_ERROR(EnsureFocusSchema(db));
   Sha256 sha;
-  CsvReader reader(std::move(source), name);
-  reader.set_observer([&sha](std::string_view chunk) { sha.Update(chunk); });
+  // The file is read and hashed on a read-ahead thread while this one parses.
+  CsvReader reader(
+      ReadAheadSource(std::move(source), [&sha](std::string_view chunk) { sha.Update(chunk); }),
+      name);
   BURSAR_ASSIGN_OR_RETURN(bool has_header, reader.Next());
   if (!has_header) return InvalidArgumentError(name + ": empty file, expected a FOCUS header");
   BURSAR_ASSIGN_OR_RETURN(FocusSchema schema, DetectSchema(reader));
@@ -480,7 +493,9 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
   ImportResult result;
   result.version = schema.version;
   if (db.dialect() == Dialect::kSqlite) {
-    BURSAR_RETURN_IF_ERROR(db.ExecScript("PRAGMA cache_size=-262144"));
+    // Rows are appended, so a modest cache suffices; dirty pages spill into the WAL during the
+    // load (on the worker thread) rather than all at COMMIT.
+    BURSAR_RETURN_IF_ERROR(db.ExecScript("PRAGMA cache_size=-32768"));
   }
   ledger::Transaction tx(db);
   BURSAR_RETURN_IF_ERROR(tx.status());

@@ -19,9 +19,10 @@
 // already in focus_imports changes nothing (already_imported = true), whatever its name or
 // compression. Dictionary ids are assigned by the importer (max id + 1): two imports into one
 // database at the same moment conflict, and the later fails (AlreadyExists) and can be retried.
-// Tag set ids are assigned the same way. Speed: rows are dictionary-encoded (a whole row's texts
-// looked up at once), bound only for the columns the file has, and written in multi-row INSERTs
-// by an internal worker thread while the next rows are parsed.
+// Tag set ids are assigned the same way. Speed: the file is read and hashed on a read-ahead
+// thread (finops/read_ahead.h); rows are dictionary-encoded (a whole row's texts looked up at
+// once in a flat map, finops/flat_map.h), bound only for the columns the file has, and written in
+// multi-row INSERTs by an internal worker thread while the next rows are parsed.
 // Threads: uses the caller's Db; during ImportFocus the Db is driven by the importer's worker
 // thread (the caller is blocked in ImportFocus, so it never sees two users).
 #pragma once
