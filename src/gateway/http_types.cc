@@ -8,8 +8,14 @@ std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
     case 204:
       return "No Content";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
@@ -22,10 +28,16 @@ std::string_view ReasonPhrase(int status) {
       return "Method Not Allowed";
     case 408:
       return "Request Timeout";
+    case 409:
+      return "Conflict";
     case 413:
       return "Payload Too Large";
     case 429:
       return "Too Many Requests";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -36,8 +48,12 @@ std::string_view ReasonPhrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
-    default:
-      return "Unknown";
+    default:  // any other code: the class's generic phrase (RFC 9110 section 15)
+      return status >= 500   ? "Server Error"
+             : status >= 400 ? "Client Error"
+             : status >= 300 ? "Redirection"
+             : status >= 200 ? "Success"
+                             : "Informational";
   }
 }
 
