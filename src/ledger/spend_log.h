@@ -1,5 +1,5 @@
-// The append-only spend log: the durability point of the ledger. A spend record is written here,
-// and fdatasync'd, before the gateway completes the response it describes; the store (SQLite or
+// The append-only spend log: the durability point of the ledger. A spend record is written here
+// (and fdatasync'd when Options::sync) before the gateway completes the response it describes; the store (SQLite or
 // PostgreSQL) is filled from it in the background and, after a crash, by replaying it.
 //
 // On disk: DIR/spend-<seq>.log segments (seq: 20 decimal digits, increasing). Each record is one
@@ -7,9 +7,11 @@
 // and the payload has no newline. A line without its newline or whose CRC does not match (a write
 // torn by kill -9 or power loss) is skipped by ReadSegment and counted in `skipped`.
 //
-// Group commit: concurrent Append calls are batched; one caller (the leader) writes every pending
-// line with one write() and one fdatasync() while the others wait, so N threads cost about one
-// fsync per batch, not per record.
+// With sync (group commit): concurrent Append calls are batched; one caller (the leader) writes
+// every pending line with one write() and one fdatasync() while the others wait, so N threads
+// cost about one fsync per batch, not per record. Without sync: each Append writes its own line
+// with one write() on the O_APPEND file outside the lock (such writes never interleave), and
+// Rotate/Close wait for writes in flight, so a segment's record count is always exact.
 //
 // Thread safety: Append, Rotate, current_segment and Close may be called from any thread.
 // Errors: an I/O error fails the batch that hit it and every later Append (the log is then
