@@ -1,6 +1,7 @@
 // The append-only spend log: the durability point of the ledger. A spend record is written here
-// (and fdatasync'd when Options::sync) before the gateway completes the response it describes; the store (SQLite or
-// PostgreSQL) is filled from it in the background and, after a crash, by replaying it.
+// (and fdatasync'd when Options::sync) before the gateway completes the response it describes; the
+// store (SQLite or PostgreSQL) is filled from it in the background and, after a crash, by replaying
+// it.
 //
 // On disk: DIR/spend-<seq>.log segments (seq: 20 decimal digits, increasing). Each record is one
 // line "<crc32 8 lowercase hex> <payload>\n", where the CRC (zlib crc32) covers the payload bytes
