@@ -8,6 +8,7 @@
 
 #include "finops/csv.h"
 #include "finops/focus.h"
+#include "finops/focus_rollup.h"
 #include "finops/focus_store.h"
 #include "ledger/store.h"
 
@@ -155,10 +156,21 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
     params.push_back(std::move(v));
     return "$" + std::to_string(params.size());
   };
+  // The rollup answers exactly when every name is a rollup column or a constant and the time
+  // range falls on whole days (finops/focus_rollup.h); otherwise read the rows.
+  bool rollup = RollupCoversRange(q.since_us, q.until_us);
+  for (const Resolved& r : res) {
+    if (r.kind == Resolved::Kind::kTag) rollup = false;
+    if (r.kind == Resolved::Kind::kColumn &&
+        std::find(RollupColumns().begin(), RollupColumns().end(), r.column) ==
+            RollupColumns().end()) {
+      rollup = false;
+    }
+  }
   int ncols = 0;
   bool by_day = q.every != Every::kNone;
   if (by_day) {
-    select += "r.charge_period_start / " + std::to_string(kDayUs);
+    select += rollup ? "r.day" : "r.charge_period_start / " + std::to_string(kDayUs);
     ++ncols;
   }
   std::vector<int> col_of(res.size(), -1);
@@ -182,11 +194,21 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
   int currency_col = ncols++;
   std::string group;
   for (int k = 1; k <= ncols; ++k) group += (k > 1 ? ", " : "") + std::to_string(k);
-  if (q.since_us) where += " AND r.charge_period_start >= " + param(*q.since_us);
-  if (q.until_us) where += " AND r.charge_period_start < " + param(*q.until_us);
-  std::string sql = "SELECT " + select +
-                    ", SUM(r.billed_cost), SUM(r.billed_cost_pico), COUNT(*) FROM focus_rows r" +
-                    joins + " WHERE 1 = 1" + where + " GROUP BY " + group;
+  std::string sql;
+  if (rollup) {
+    if (q.since_us) where += " AND r.day >= " + param(*q.since_us / kDayUs);
+    if (q.until_us) where += " AND r.day < " + param(*q.until_us / kDayUs);
+    sql = "SELECT " + select +
+          ", SUM(r.billed_cost), SUM(r.billed_cost_pico), SUM(r.line_items) FROM focus_rollup r "
+          "WHERE 1 = 1" +
+          where + " GROUP BY " + group;
+  } else {
+    if (q.since_us) where += " AND r.charge_period_start >= " + param(*q.since_us);
+    if (q.until_us) where += " AND r.charge_period_start < " + param(*q.until_us);
+    sql = "SELECT " + select +
+          ", SUM(r.billed_cost), SUM(r.billed_cost_pico), COUNT(*) FROM focus_rows r" + joins +
+          " WHERE 1 = 1" + where + " GROUP BY " + group;
+  }
   // Dictionary columns come back as ids; their texts are looked up once per distinct id.
   std::map<int64_t, std::string> texts = {{0, ""}};
   size_t first = out->size();
