@@ -16,6 +16,7 @@
 
 #include "finops/flat_map.h"
 #include "finops/focus_rollup.h"
+#include "finops/ordered_worker.h"
 #include "finops/read_ahead.h"
 
 namespace bursar::finops {
@@ -130,71 +131,6 @@ void AssignText(Value* dst, std::string_view s) {
     *dst = std::string(s);
   }
 }
-
-// Runs database work in submission order on its own thread, so that parsing the next rows
-// overlaps SQLite/PostgreSQL executing the previous batch. The Db is used by this thread only
-// between the first Submit and Drain. After a failure the remaining work is skipped and the
-// first error is kept.
-class Worker {
- public:
-  Worker() : thread_([this] { Loop(); }) {}
-  ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    work_.notify_all();
-    thread_.join();
-  }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-
-  void Submit(std::function<Status()> fn) {
-    std::unique_lock<std::mutex> lock(mu_);
-    space_.wait(lock, [this] { return queue_.size() < 3; });
-    queue_.push_back(std::move(fn));
-    work_.notify_all();
-  }
-  Status Drain() {
-    std::unique_lock<std::mutex> lock(mu_);
-    idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
-    return error_;
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-
- private:
-  void Loop() {
-    while (true) {
-      std::function<Status()> fn;
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        work_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        fn = std::move(queue_.front());
-        queue_.pop_front();
-        busy_ = true;
-        space_.notify_all();
-      }
-      Status s = failed() ? OkStatus() : fn();
-      std::lock_guard<std::mutex> lock(mu_);
-      busy_ = false;
-      if (!s.ok() && error_.ok()) {
-        error_ = s;
-        failed_ = true;
-      }
-      idle_.notify_all();
-    }
-  }
-
-  std::mutex mu_;  // guards queue_, busy_, stop_, error_
-  std::condition_variable work_, space_, idle_;
-  std::deque<std::function<Status()>> queue_;
-  bool busy_ = false;
-  bool stop_ = false;
-  Status error_;
-  std::atomic<bool> failed_{false};
-  std::thread thread_;
-};
 
 class Importer {
  public:
@@ -476,7 +412,7 @@ class Importer {
   size_t pending_ = 0;
   ledger::Statement* full_ = nullptr;
   ledger::Statement* single_ = nullptr;
-  Worker worker_;  // last: destroyed (joined) first
+  OrderedWorker worker_;  // last: destroyed (joined) first
 };
 
 int64_t NowMicros() {
