@@ -17,6 +17,7 @@ namespace bursar::gateway {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TcpStream = beast::basic_stream<tcp, Executor>;
 
 namespace {
 
@@ -26,7 +27,7 @@ struct Worker;
 
 // One accepted connection's state visible to its worker (for draining).
 struct SessionState {
-  beast::tcp_stream* stream = nullptr;
+  TcpStream* stream = nullptr;
   bool busy = false;
 };
 
@@ -34,7 +35,7 @@ struct Worker {
   int index = 0;
   asio::io_context ioc{1};
   std::unique_ptr<RequestHandler> handler;
-  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<TcpAcceptor> acceptor;
   std::thread thread;
   std::list<SessionState*> sessions;  // worker thread only
   bool draining = false;              // worker thread only
@@ -67,7 +68,7 @@ void AppendHeaderBlock(std::string& out, int status, const HeaderList& headers,
 
 class ConnectionWriter final : public ResponseWriter {
  public:
-  ConnectionWriter(Worker& worker, beast::tcp_stream& stream, const ServerOptions& options,
+  ConnectionWriter(Worker& worker, TcpStream& stream, const ServerOptions& options,
                    bool keep_alive)
       : worker_(worker), stream_(stream), options_(options), keep_alive_(keep_alive) {}
 
@@ -137,13 +138,13 @@ class ConnectionWriter final : public ResponseWriter {
   Awaitable<bool> Write(const Buffers& bufs) {
     boost::system::error_code ec;
     stream_.expires_after(options_.write_timeout);
-    co_await asio::async_write(stream_, bufs, asio::redirect_error(asio::use_awaitable, ec));
+    co_await asio::async_write(stream_, bufs, asio::redirect_error(use_awaitable, ec));
     if (ec) failed_ = true;
     co_return !ec;
   }
 
   Worker& worker_;
-  beast::tcp_stream& stream_;
+  TcpStream& stream_;
   const ServerOptions& options_;
   bool keep_alive_;
   bool started_ = false;
@@ -152,7 +153,7 @@ class ConnectionWriter final : public ResponseWriter {
   bool closing_ = false;
 };
 
-Awaitable<void> SendSimpleError(beast::tcp_stream& stream, int status, std::string_view message,
+Awaitable<void> SendSimpleError(TcpStream& stream, int status, std::string_view message,
                                 std::string_view code) {
   std::string body = ErrorJson(message, "invalid_request_error", code);
   std::string out;
@@ -161,12 +162,12 @@ Awaitable<void> SendSimpleError(beast::tcp_stream& stream, int status, std::stri
   boost::system::error_code ec;
   stream.expires_after(std::chrono::seconds(5));
   co_await asio::async_write(stream, asio::buffer(out),
-                             asio::redirect_error(asio::use_awaitable, ec));
+                             asio::redirect_error(use_awaitable, ec));
 }
 
 // After an early answer (413), reads and drops what the client still sends for a moment, so
 // that closing the socket does not reset the connection before the client read the answer.
-Awaitable<void> DiscardInput(beast::tcp_stream& stream, size_t max_bytes) {
+Awaitable<void> DiscardInput(TcpStream& stream, size_t max_bytes) {
   boost::system::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   std::vector<char> scratch(64 << 10);
@@ -174,12 +175,12 @@ Awaitable<void> DiscardInput(beast::tcp_stream& stream, size_t max_bytes) {
   stream.expires_after(std::chrono::seconds(2));
   while (!ec && total < max_bytes + (8 << 20)) {
     total += co_await stream.async_read_some(asio::buffer(scratch),
-                                             asio::redirect_error(asio::use_awaitable, ec));
+                                             asio::redirect_error(use_awaitable, ec));
   }
 }
 
-Awaitable<void> Session(Worker& w, const ServerOptions& options, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socket) {
+  TcpStream stream(std::move(socket));
   boost::system::error_code ec;
   stream.socket().set_option(tcp::no_delay(true), ec);
   SessionState state;
@@ -196,7 +197,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, tcp::socket soc
     stream.expires_after(first || buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
     first = false;
     co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
+                              asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == http::error::body_limit) {
         co_await SendSimpleError(stream, 413, "request body too large", "request_too_large");
@@ -248,8 +249,8 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, tcp::socket soc
 Awaitable<void> AcceptLoop(Worker& w, const ServerOptions& options) {
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket =
-        co_await w.acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    TcpSocket socket =
+        co_await w.acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
       continue;  // EMFILE and friends: keep serving
@@ -290,7 +291,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& opt
     auto w = std::make_unique<Worker>();
     w->index = i;
     w->handler = factory(w->ioc, i);
-    w->acceptor = std::make_unique<tcp::acceptor>(w->ioc);
+    w->acceptor = std::make_unique<TcpAcceptor>(w->ioc);
     tcp::endpoint endpoint(address, port);
     w->acceptor->open(endpoint.protocol(), ec);
     if (!ec) w->acceptor->set_option(asio::socket_base::reuse_address(true), ec);

@@ -309,9 +309,9 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
       }
       last_model = m;
       if (attempt > 1) {
-        asio::steady_timer timer(ioc_, Backoff(retry, attempt - 1));
+        SteadyTimer timer(ioc_, Backoff(retry, attempt - 1));
         boost::system::error_code ec;
-        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
       }
       UpstreamRequest ur;
       ur.target = &m->target;

@@ -25,6 +25,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TcpStream = beast::basic_stream<tcp, Executor>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -41,38 +42,38 @@ bool IsDropped(const boost::system::error_code& ec) {
 
 struct UpstreamConnection {
   std::string pool_key;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::optional<TcpStream> plain;
+  std::optional<beast::ssl_stream<TcpStream>> secure;
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::buffer_body>> parser;
   bool reused = false;
 
-  beast::tcp_stream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+  TcpStream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
   template <typename Buffers>
   Awaitable<void> Write(const Buffers& b, boost::system::error_code& ec) {
     if (plain) {
-      co_await asio::async_write(*plain, b, asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(*plain, b, asio::redirect_error(use_awaitable, ec));
     } else {
-      co_await asio::async_write(*secure, b, asio::redirect_error(asio::use_awaitable, ec));
+      co_await asio::async_write(*secure, b, asio::redirect_error(use_awaitable, ec));
     }
   }
   Awaitable<void> ReadHeader(boost::system::error_code& ec) {
     if (plain) {
       co_await http::async_read_header(*plain, buffer, *parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
+                                       asio::redirect_error(use_awaitable, ec));
     } else {
       co_await http::async_read_header(*secure, buffer, *parser,
-                                       asio::redirect_error(asio::use_awaitable, ec));
+                                       asio::redirect_error(use_awaitable, ec));
     }
   }
   Awaitable<void> ReadSome(boost::system::error_code& ec) {
     if (plain) {
       co_await http::async_read_some(*plain, buffer, *parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+                                     asio::redirect_error(use_awaitable, ec));
     } else {
       co_await http::async_read_some(*secure, buffer, *parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
+                                     asio::redirect_error(use_awaitable, ec));
     }
   }
 };
@@ -224,20 +225,20 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
   } else {
     conn->plain.emplace(ioc_);
   }
-  beast::tcp_stream& stream = conn->tcp();
+  TcpStream& stream = conn->tcp();
   boost::system::error_code ec;
   stream.expires_at(deadline);
   auto address = asio::ip::make_address(target.host, ec);
   if (!ec) {
     co_await stream.async_connect(
         tcp::endpoint(address, static_cast<uint16_t>(std::stoi(target.port))),
-        asio::redirect_error(asio::use_awaitable, ec));
+        asio::redirect_error(use_awaitable, ec));
   } else {
-    tcp::resolver resolver(ioc_);
+    TcpResolver resolver(ioc_);
     auto results = co_await resolver.async_resolve(target.host, target.port,
-                                                   asio::redirect_error(asio::use_awaitable, ec));
+                                                   asio::redirect_error(use_awaitable, ec));
     if (ec) co_return UnavailableError("cannot resolve upstream host " + target.host);
-    co_await stream.async_connect(results, asio::redirect_error(asio::use_awaitable, ec));
+    co_await stream.async_connect(results, asio::redirect_error(use_awaitable, ec));
   }
   if (ec == beast::error::timeout) co_return DeadlineExceededError("upstream connect timed out");
   if (ec) co_return UnavailableError("cannot connect to " + target.pool_key + ": " + ec.message());
@@ -248,7 +249,7 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
     }
     conn->secure->set_verify_callback(ssl::host_name_verification(target.host));
     co_await conn->secure->async_handshake(ssl::stream_base::client,
-                                           asio::redirect_error(asio::use_awaitable, ec));
+                                           asio::redirect_error(use_awaitable, ec));
     if (ec == beast::error::timeout)
       co_return DeadlineExceededError("upstream TLS handshake timed out");
     if (ec)
