@@ -101,12 +101,14 @@ class FlatTextMap {
   std::vector<int64_t> values_;
 };
 
-// A tuple of `width` optional texts (`present[i]` 0: absent) -> `width` ids. An entry is one run
-// of the arena: the ids, then per element a 4-byte length (0xFFFFFFFF when absent) and the
+// A tuple of `width` optional texts (`present[i]` 0: absent) -> `values` int64 values. An entry is
+// one run of the arena: the ids, then per element a 4-byte length (0xFFFFFFFF when absent) and the
 // bytes, so a hit touches the slot and one place in the arena.
 class FlatTupleMap {
  public:
-  explicit FlatTupleMap(size_t width) : width_(width) { slots_.assign(1024, Slot{}); }
+  FlatTupleMap(size_t width, size_t values) : width_(width), values_(values) {
+    slots_.assign(1024, Slot{});
+  }
 
   size_t width() const { return width_; }
   size_t size() const { return size_; }
@@ -120,23 +122,23 @@ class FlatTupleMap {
     }
     return h;
   }
-  // Copies the tuple's ids (width() of them) to `ids` and returns true, or returns false.
+  // Copies the tuple's values to `ids` and returns true, or returns false.
   bool Find(uint64_t h, const std::string_view* texts, const uint8_t* present, int64_t* ids) const {
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.at == 0) return false;
       if (s.hash == h && Equals(s.at - 1, texts, present)) {
-        std::memcpy(ids, arena_.data() + s.at - 1, width_ * sizeof(int64_t));
+        std::memcpy(ids, arena_.data() + s.at - 1, values_ * sizeof(int64_t));
         return true;
       }
     }
   }
-  // Adds a tuple (REQUIRES: absent) with its `width()` ids.
+  // Adds a tuple (REQUIRES: absent) with its values.
   void Insert(uint64_t h, const std::string_view* texts, const uint8_t* present,
               const int64_t* ids) {
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     size_t at = arena_.size();
-    arena_.append(reinterpret_cast<const char*>(ids), width_ * sizeof(int64_t));
+    arena_.append(reinterpret_cast<const char*>(ids), values_ * sizeof(int64_t));
     for (size_t i = 0; i < width_; ++i) {
       uint32_t len = present[i] ? static_cast<uint32_t>(texts[i].size()) : kAbsent;
       arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
@@ -153,7 +155,7 @@ class FlatTupleMap {
     uint64_t at = 0;  // arena offset + 1; 0 = empty
   };
   bool Equals(size_t at, const std::string_view* texts, const uint8_t* present) const {
-    const char* p = arena_.data() + at + width_ * sizeof(int64_t);
+    const char* p = arena_.data() + at + values_ * sizeof(int64_t);
     for (size_t i = 0; i < width_; ++i) {
       uint32_t len;
       std::memcpy(&len, p, sizeof len);
@@ -181,6 +183,7 @@ class FlatTupleMap {
   }
 
   size_t width_;
+  size_t values_;
   size_t size_ = 0;
   std::vector<Slot> slots_;
   std::string arena_;

@@ -1,17 +1,21 @@
 // FOCUS bills in the ledger database: the "focus" component's tables and migrations, the
 // import (one transaction, idempotent), and the row queries reports and exports use.
 //
-// Tables (component "focus" in schema_migrations; works on SQLite and PostgreSQL):
+// Tables (component "focus" in schema_migrations; works on SQLite and PostgreSQL; migrations in
+// focus_schema.cc):
 //   focus_imports     one row per imported file: sha256 of its (decompressed) bytes UNIQUE, name,
 //                     FOCUS version, row and skipped counts, billed total
-//   focus_rows        one row per FOCUS row: import_id, source line, every known column
-//                     (focus.h; costs as <col> BIGINT micros floor + <col>_pico BIGINT remainder,
-//                     timestamps BIGINT unix micros, decimals as TEXT, and text/enum columns as
-//                     BIGINT ids into focus_dict), tagset_id, raw (normalised-away spellings),
-//                     extra (unknown columns) as JSON text
-//   focus_dict        id <-> text value, shared by all text columns (dictionary encoding keeps
-//                     rows small: a bulk import writes ~150 bytes per row, not ~600)
+//   focus_lines       one row per FOCUS row: import_id, source line, tuple_id, tagset_id, the
+//                     non-text columns (costs as <col> BIGINT micros floor + <col>_pico BIGINT
+//                     remainder, timestamps BIGINT unix micros, decimals as TEXT), raw
+//                     (normalised-away spellings) and extra (unknown columns) as JSON text
+//   focus_tuples      id -> the text/enum columns as BIGINT ids into focus_dict (NULL when empty):
+//                     rows of one resource share one tuple, so a row stores one id, not ~25
+//   focus_rows        a VIEW joining focus_lines and focus_tuples: every known column (focus.h)
+//                     as one row, the shape reports and tests query
+//   focus_dict        id <-> text value, shared by all text columns
 //   focus_tagsets     id <-> canonical tags JSON; focus_tagset_tags (tagset_id, tag_key, tag_value)
+//   focus_rollup      BilledCost per import, day and common dimensions (finops/focus_rollup.h)
 //
 // Import contract: every row is parsed and written inside ONE transaction. By default the first
 // bad row fails the import with "FILE:LINE: column C: ..." and nothing is written; with
@@ -19,9 +23,9 @@
 // already in focus_imports changes nothing (already_imported = true), whatever its name or
 // compression. Dictionary ids are assigned by the importer (max id + 1): two imports into one
 // database at the same moment conflict, and the later fails (AlreadyExists) and can be retried.
-// Tag set ids are assigned the same way. Speed: the file is read and hashed on a read-ahead
-// thread (finops/read_ahead.h); rows are dictionary-encoded (a whole row's texts looked up at
-// once in a flat map, finops/flat_map.h), bound only for the columns the file has, and written in
+// Tag set and tuple ids are assigned the same way. Speed: the file is read and hashed on a
+// read-ahead thread (finops/read_ahead.h); a row's texts are looked up at once as a tuple in a
+// flat map (finops/flat_map.h), only the columns the file has are bound, and rows are written in
 // multi-row INSERTs by an internal worker thread while the next rows are parsed.
 // Threads: uses the caller's Db; during ImportFocus the Db is driven by the importer's worker
 // thread (the caller is blocked in ImportFocus, so it never sees two users).

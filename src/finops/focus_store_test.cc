@@ -159,6 +159,63 @@ TEST_P(FocusStoreTest, SampleTotalsEqualPythonDecimalSums) {
   EXPECT_EQ(FormatPicos(JoinPicos((*credits)[0].Int(0), (*credits)[0].Int(1)), 2), "-2.6137");
 }
 
+// A ledger written by an older build (migration 1: dictionary ids inline in focus_rows) reads the
+// same through the focus_rows view after the later migrations, its rollup is backfilled, and new
+// imports go on from there.
+TEST_P(FocusStoreTest, OlderLedgerRowsReadTheSameAfterTheMigrations) {
+  BURSAR_FINOPS_TEST_DB(db);
+  std::vector<ledger::Migration> v1(FocusMigrations().begin(), FocusMigrations().begin() + 1);
+  ASSERT_TRUE(ledger::ApplyMigrations(db, "focus", v1).ok());
+  ASSERT_TRUE(db.ExecScript("INSERT INTO focus_dict (id, value) VALUES (1, 'AWS'), (2, 'EC2'), "
+                            "(3, 'USD');\n"
+                            "INSERT INTO focus_rows (import_id, line, provider_name, service_name, "
+                            "billing_currency, billed_cost, billed_cost_pico, consumed_quantity, "
+                            "charge_period_start) VALUES (99, 2, 1, 2, 3, 5, 7, '1.5', "
+                            "86400000000), (99, 3, 1, NULL, 3, -2, 999999, NULL, 86400000001)")
+                  .ok());
+  ASSERT_TRUE(EnsureFocusSchema(db).ok());
+  auto rows = db.QueryAll(
+      "SELECT line, provider_name, service_name, billing_currency, billed_cost, billed_cost_pico, "
+      "consumed_quantity, region_id FROM focus_rows ORDER BY line");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 2u);
+  const auto& a = (*rows)[0];
+  const auto& b = (*rows)[1];
+  EXPECT_EQ(a.Int(0), 2);
+  EXPECT_EQ(a.Int(1), 1);
+  EXPECT_EQ(a.Int(2), 2);
+  EXPECT_EQ(a.Int(3), 3);
+  EXPECT_EQ(a.Int(4), 5);
+  EXPECT_EQ(a.Int(5), 7);
+  EXPECT_EQ(a.Text(6), "1.5");
+  EXPECT_TRUE(a.IsNull(7));
+  EXPECT_EQ(b.Int(0), 3);
+  EXPECT_TRUE(b.IsNull(2));
+  EXPECT_EQ(b.Int(4), -2);
+  EXPECT_EQ(b.Int(5), 999999);
+  EXPECT_TRUE(b.IsNull(6));
+  auto rollup = db.QueryAll(
+      "SELECT day, service_name, billed_cost, billed_cost_pico, line_items FROM focus_rollup "
+      "ORDER BY service_name");
+  ASSERT_TRUE(rollup.ok()) << rollup.status().ToString();
+  ASSERT_EQ(rollup->size(), 2u);
+  EXPECT_EQ((*rollup)[0].Int(1), 0);  // no ServiceName
+  EXPECT_EQ(JoinPicos((*rollup)[0].Int(2), (*rollup)[0].Int(3)), JoinPicos(-2, 999999));
+  EXPECT_EQ((*rollup)[1].Int(0), 1);
+  EXPECT_EQ((*rollup)[1].Int(4), 1);
+  auto result = ImportFocusFile(db, SamplePath(), {});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(Count(db, "focus_rows"), 1002);
+  EXPECT_EQ(Count(db,
+                  "focus_rows r JOIN focus_dict d ON d.id = r.provider_name WHERE d.value = "
+                  "'AWS'") -
+                2,
+            Count(db,
+                  "focus_rows r JOIN focus_dict d ON d.id = r.provider_name WHERE d.value = "
+                  "'AWS' AND r.import_id = " +
+                      std::to_string(result->import_id)));
+}
+
 TEST_P(FocusStoreTest, OneBrokenRowRejectsTheFileAndLeavesTheLedgerAsItWas) {
   BURSAR_FINOPS_TEST_DB(db);
   std::string sample = ReadFile(SamplePath());

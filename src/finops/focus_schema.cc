@@ -1,0 +1,152 @@
+#include <string>
+#include <vector>
+
+#include "finops/focus.h"
+#include "finops/focus_rollup.h"
+#include "finops/focus_store.h"
+
+// The focus component's migrations (contract in focus_store.h).
+namespace bursar::finops {
+namespace {
+
+// Every stored column of a FOCUS row with its SQL type; dictionary columns hold focus_dict ids.
+struct StoredColumn {
+  std::string name;
+  std::string type;
+  bool dictionary;
+};
+
+std::vector<StoredColumn> StoredColumns() {
+  std::vector<StoredColumn> out;
+  for (const FocusColumn& c : FocusColumns()) {
+    std::string name(c.sql);
+    switch (c.kind) {
+      case ColumnKind::kTags:
+        break;
+      case ColumnKind::kCost:
+        out.push_back({name, "BIGINT", false});
+        out.push_back({name + "_pico", "BIGINT", false});
+        break;
+      case ColumnKind::kTime:
+        out.push_back({name, "BIGINT", false});
+        break;
+      case ColumnKind::kText:
+      case ColumnKind::kEnum:
+        out.push_back({name, "BIGINT", true});
+        break;
+      case ColumnKind::kDecimal:
+        out.push_back({name, "TEXT", false});
+        break;
+    }
+  }
+  return out;
+}
+
+// Migration 3: a row's dictionary ids move to focus_tuples (one row per distinct combination in
+// an import), rows to focus_lines (tuple_id and the other columns), and focus_rows becomes a
+// view that joins them back, with the same columns as before.
+ledger::Migration TuplesMigration(int version) {
+  std::string dict_cols, other_cols, view_cols;
+  std::string tuples = "CREATE TABLE focus_tuples (id {ID}";
+  std::string lines =
+      "CREATE TABLE focus_lines (import_id BIGINT NOT NULL, line BIGINT NOT NULL, tuple_id "
+      "BIGINT, tagset_id BIGINT";
+  for (const StoredColumn& c : StoredColumns()) {
+    if (c.dictionary) {
+      tuples += ", " + c.name + " BIGINT";
+      dict_cols += ", " + c.name;
+      view_cols += ", t." + c.name;
+    } else {
+      lines += ", " + c.name + " " + c.type;
+      other_cols += ", " + c.name;
+      view_cols += ", l." + c.name;
+    }
+  }
+  tuples += ");\n";
+  lines += ", raw TEXT, extra TEXT);\n";
+  const std::string number = "ROW_NUMBER() OVER (ORDER BY import_id, line)";
+  std::string sql = tuples + lines + "INSERT INTO focus_tuples (id" + dict_cols + ") SELECT " +
+                    number + dict_cols + " FROM focus_rows;\n" +
+                    "INSERT INTO focus_lines (import_id, line, tuple_id, tagset_id" + other_cols +
+                    ", raw, extra) SELECT import_id, line, " + number + ", tagset_id" + other_cols +
+                    ", raw, extra FROM focus_rows;\n" + "DROP TABLE focus_rows;\n" +
+                    "CREATE VIEW focus_rows AS SELECT l.import_id, l.line, l.tagset_id" +
+                    view_cols +
+                    ", l.raw, l.extra FROM focus_lines l LEFT JOIN focus_tuples t ON t.id = "
+                    "l.tuple_id;\n";
+  auto with_id = [&](const std::string& id) {
+    std::string s = sql;
+    s.replace(s.find("{ID}"), 4, id);
+    return s;
+  };
+  return {version, "focus rows split into focus_lines and focus_tuples, focus_rows a view",
+          with_id("INTEGER PRIMARY KEY"), with_id("BIGINT NOT NULL PRIMARY KEY")};
+}
+
+std::string RowsTableSql() {
+  std::string sql =
+      "CREATE TABLE focus_rows (import_id BIGINT NOT NULL, line BIGINT NOT NULL, "
+      "tagset_id BIGINT";
+  for (const FocusColumn& c : FocusColumns()) {
+    switch (c.kind) {
+      case ColumnKind::kTags:
+        break;
+      case ColumnKind::kCost:
+        sql += ", " + std::string(c.sql) + " BIGINT, " + std::string(c.sql) + "_pico BIGINT";
+        break;
+      case ColumnKind::kTime:
+        sql += ", " + std::string(c.sql) + " BIGINT";
+        break;
+      case ColumnKind::kText:
+      case ColumnKind::kEnum:  // ids into focus_dict
+        sql += ", " + std::string(c.sql) + " BIGINT";
+        break;
+      case ColumnKind::kDecimal:
+        sql += ", " + std::string(c.sql) + " TEXT";
+        break;
+    }
+  }
+  sql += ", raw TEXT, extra TEXT)";
+  return sql;
+}
+
+std::vector<ledger::Migration> BuildMigrations() {
+  std::string common =
+      RowsTableSql() +
+      ";\n"
+      "CREATE TABLE focus_tagset_tags (tagset_id BIGINT NOT NULL, tag_key TEXT "
+      "NOT NULL, tag_value TEXT NOT NULL, PRIMARY KEY (tagset_id, tag_key));\n"
+      "CREATE TABLE focus_dict (id BIGINT NOT NULL PRIMARY KEY, value TEXT NOT NULL "
+      "UNIQUE);\n";
+  std::string sqlite =
+      "CREATE TABLE focus_imports (id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, "
+      "file_name TEXT NOT NULL, focus_version TEXT NOT NULL, row_count BIGINT NOT NULL, "
+      "skipped BIGINT NOT NULL, billed_cost BIGINT NOT NULL, billed_cost_pico BIGINT NOT NULL, "
+      "imported_at BIGINT NOT NULL);\n"
+      "CREATE TABLE focus_tagsets (id INTEGER PRIMARY KEY, tags_json TEXT NOT NULL UNIQUE);\n" +
+      common;
+  std::string pg =
+      "CREATE TABLE focus_imports (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+      "sha256 TEXT NOT NULL UNIQUE, file_name TEXT NOT NULL, focus_version TEXT NOT NULL, "
+      "row_count BIGINT NOT NULL, skipped BIGINT NOT NULL, billed_cost BIGINT NOT NULL, "
+      "billed_cost_pico BIGINT NOT NULL, imported_at BIGINT NOT NULL);\n"
+      "CREATE TABLE focus_tagsets (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, "
+      "tags_json TEXT NOT NULL UNIQUE);\n" +
+      common;
+  return {{1, "focus tables, text columns dictionary-encoded", sqlite, pg},
+          RollupMigration(2),
+          TuplesMigration(3)};
+}
+
+}  // namespace
+
+const std::vector<ledger::Migration>& FocusMigrations() {
+  static const std::vector<ledger::Migration> kMigrations = BuildMigrations();
+  return kMigrations;
+}
+
+Status EnsureFocusSchema(ledger::Db& db) {
+  return ApplyMigrations(db, "focus", FocusMigrations()).status();
+}
+
+}  // namespace bursar::finops
