@@ -1,6 +1,5 @@
 #include "gateway/response_cache.h"
 
-#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -9,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/sha256.h"
 #include "gateway/request_parser_internal.h"
 
 namespace bursar::gateway {
@@ -74,26 +74,6 @@ void Normalize(dom::element v, std::string* out) {
   }
 }
 
-std::string Sha256Hex(std::string_view a, std::string_view b) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  EVP_DigestUpdate(ctx, a.data(), a.size());
-  EVP_DigestUpdate(ctx, "\n", 1);
-  EVP_DigestUpdate(ctx, b.data(), b.size());
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
-}
-
 }  // namespace
 
 StatusOr<std::string> NormalizeJson(std::string_view json) {
@@ -115,7 +95,11 @@ StatusOr<std::string> NormalizeJson(std::string_view json) {
 
 StatusOr<std::string> CacheKey(std::string_view route, std::string_view body) {
   BURSAR_ASSIGN_OR_RETURN(std::string normal, NormalizeJson(body));
-  return Sha256Hex(route, normal);
+  Sha256 h;
+  h.Update(route);
+  h.Update("\n");
+  h.Update(normal);
+  return h.FinalHex();
 }
 
 ResponseCache::ResponseCache(Options options, NowFn now)

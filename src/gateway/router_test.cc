@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "common/sha256.h"
 #include "gateway/http_types.h"
 #include "gateway/snapshot.h"
 

@@ -1,33 +1,14 @@
 #include "gateway/snapshot.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/sha256.h"
 #include "gateway/http_types.h"
 
 namespace bursar::gateway {
-
-std::string Sha256(std::string_view data) {
-  std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
-  return out;
-}
-
-std::string Sha256Hex(std::string_view data) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string raw = Sha256(data);
-  std::string hex;
-  hex.reserve(64);
-  for (unsigned char c : raw) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
-  }
-  return hex;
-}
 
 namespace {
 int HexVal(char c) {
@@ -85,7 +66,7 @@ const ModelEntry* Snapshot::FindModel(std::string_view name) const {
 
 const config::ApiKey* Snapshot::Authenticate(std::string_view presented) const {
   if (presented.empty()) return nullptr;
-  std::string digest = Sha256(presented);
+  std::string digest = Sha256Raw(presented);
   auto it = keys_by_digest.find(digest);
   if (it == keys_by_digest.end()) return nullptr;
   // The map matched on the digest; compare again in constant time so that the comparison that

@@ -95,9 +95,4 @@ class SnapshotHolder {
 // {"input_cost_per_token":150000,"output_cost_per_token":600000}.
 std::string PriceJson(const config::ModelPricing& p);
 
-// SHA-256 of `data` as 32 raw bytes.
-std::string Sha256(std::string_view data);
-// Lowercase hex of SHA-256 (what ApiKey spec.keyHash holds after "sha256:").
-std::string Sha256Hex(std::string_view data);
-
 }  // namespace bursar::gateway
