@@ -49,6 +49,27 @@ inline uint64_t HashBytes(const char* p, size_t n, uint64_t seed) {
   return mum(a ^ k1 ^ h, b ^ k0);
 }
 
+// Equality of `n` bytes, inline for short runs (most dictionary texts are under 16 bytes).
+inline bool SameBytes(const char* a, const char* b, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 8);
+    std::memcpy(&b0, b, 8);
+    std::memcpy(&a1, a + n - 8, 8);
+    std::memcpy(&b1, b + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  if (n < 8 && n >= 4) {
+    uint32_t a0, a1, b0, b1;
+    std::memcpy(&a0, a, 4);
+    std::memcpy(&b0, b, 4);
+    std::memcpy(&a1, a + n - 4, 4);
+    std::memcpy(&b1, b + n - 4, 4);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return std::memcmp(a, b, n) == 0;
+}
+
 // Text -> int64 id.
 class FlatTextMap {
  public:
@@ -164,7 +185,7 @@ class FlatTupleMap {
         if (len != kAbsent) return false;
         continue;
       }
-      if (len != texts[i].size() || std::memcmp(p, texts[i].data(), len) != 0) return false;
+      if (len != texts[i].size() || !SameBytes(p, texts[i].data(), len)) return false;
       p += len;
     }
     return true;

@@ -41,12 +41,50 @@ bool RollupCoversRange(const std::optional<int64_t>& since_us,
   return whole_day(since_us) && whole_day(until_us);
 }
 
-void RollupBuilder::Add(int64_t charge_period_start, const std::array<int64_t, kDims>& dims,
-                        Picos128 billed_cost) {
-  Key key;
-  key[0] = charge_period_start / kRollupDayUs;  // truncates, like the SQL the reports run
-  for (size_t i = 0; i < kDims; ++i) key[i + 1] = dims[i];
-  Sum& s = groups_[key];
+int64_t RollupBuilder::Group(const std::array<int64_t, kDims>& dims) {
+  auto [it, added] = group_ids_.emplace(dims, static_cast<int64_t>(groups_.size()));
+  if (added) groups_.push_back(dims);
+  return it->second;
+}
+
+namespace {
+size_t SlotOf(int64_t group, int64_t day, size_t mask) {
+  uint64_t h = (static_cast<uint64_t>(group) * 0x9E3779B97F4A7C15ull) ^
+               (static_cast<uint64_t>(day) * 0xC2B2AE3D27D4EB4Full);
+  return static_cast<size_t>(h ^ (h >> 31)) & mask;
+}
+}  // namespace
+
+void RollupBuilder::Add(int64_t group, int64_t charge_period_start, Picos128 billed_cost) {
+  const int64_t day = charge_period_start / kRollupDayUs;  // truncates, like the reports' SQL
+  if (group != last_group_ || day != last_day_) {
+    size_t mask = slots_.size() - 1;
+    size_t i = SlotOf(group, day, mask);
+    while (slots_[i] != 0) {
+      const Sum& s = sums_[slots_[i] - 1];
+      if (s.group == group && s.day == day) break;
+      i = (i + 1) & mask;
+    }
+    if (slots_[i] == 0) {
+      sums_.push_back({group, day, 0, 0});
+      slots_[i] = static_cast<uint32_t>(sums_.size());
+      if (sums_.size() * 2 > slots_.size()) {
+        slots_.assign(slots_.size() * 2, 0);
+        mask = slots_.size() - 1;
+        for (size_t k = 0; k < sums_.size(); ++k) {
+          size_t j = SlotOf(sums_[k].group, sums_[k].day, mask);
+          while (slots_[j] != 0) j = (j + 1) & mask;
+          slots_[j] = static_cast<uint32_t>(k + 1);
+        }
+      }
+      last_sum_ = sums_.size() - 1;
+    } else {
+      last_sum_ = slots_[i] - 1;
+    }
+    last_group_ = group;
+    last_day_ = day;
+  }
+  Sum& s = sums_[last_sum_];
   s.cost += billed_cost;
   ++s.rows;
 }
@@ -76,13 +114,14 @@ Status RollupBuilder::Write(ledger::Db& db, int64_t import_id) const {
     pending = 0;
     return OkStatus();
   };
-  for (const auto& [key, sum] : groups_) {
+  for (const Sum& sum : sums_) {
     int64_t micros = 0, rem = 0;
     if (!SplitPicos(sum.cost, &micros, &rem)) {
       return InvalidArgumentError("a day's BilledCost total is out of range");
     }
     params.emplace_back(import_id);
-    for (int64_t v : key) params.emplace_back(v);
+    params.emplace_back(sum.day);
+    for (int64_t v : groups_[sum.group]) params.emplace_back(v);
     params.emplace_back(micros);
     params.emplace_back(rem);
     params.emplace_back(sum.rows);

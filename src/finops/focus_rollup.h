@@ -16,9 +16,9 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -44,27 +44,29 @@ bool RollupCoversRange(const std::optional<int64_t>& since_us,
 class RollupBuilder {
  public:
   static constexpr size_t kDims = 6;  // RollupColumns().size()
-  // `dims`: per RollupColumns() entry, the dictionary id of the row's value (0 when none).
-  void Add(int64_t charge_period_start, const std::array<int64_t, kDims>& dims,
-           Picos128 billed_cost);
+  // The group of a combination of dimension values (per RollupColumns() entry, the dictionary
+  // id of the row's value, 0 when none). Rows of one tuple share it: look it up once per tuple.
+  int64_t Group(const std::array<int64_t, kDims>& dims);
+  // Adds a row of `group` (from Group) charged from `charge_period_start`.
+  void Add(int64_t group, int64_t charge_period_start, Picos128 billed_cost);
   // Writes the accumulated rows for `import_id` (REQUIRES: inside the import's transaction).
   // InvalidArgument when a group's sum does not fit the stored columns.
   Status Write(ledger::Db& db, int64_t import_id) const;
 
  private:
-  using Key = std::array<int64_t, kDims + 1>;  // day, then the dimension ids
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      uint64_t h = 0;
-      for (int64_t v : k) h = (h ^ static_cast<uint64_t>(v)) * 0x9E3779B97F4A7C15ull;
-      return static_cast<size_t>(h ^ (h >> 29));
-    }
-  };
   struct Sum {
+    int64_t group = 0;
+    int64_t day = 0;
     Picos128 cost = 0;
     int64_t rows = 0;
   };
-  std::unordered_map<Key, Sum, KeyHash> groups_;
+  std::map<std::array<int64_t, kDims>, int64_t> group_ids_;
+  std::vector<std::array<int64_t, kDims>> groups_;
+  // (group, day) -> index into sums_ + 1, open addressing; 0 = empty.
+  std::vector<uint32_t> slots_ = std::vector<uint32_t>(1024, 0);
+  std::vector<Sum> sums_;
+  int64_t last_group_ = -1, last_day_ = 0;
+  size_t last_sum_ = 0;
 };
 
 }  // namespace bursar::finops

@@ -102,10 +102,10 @@ class Importer {
     const auto& dictionary = StoredColumnIsDictionary();
     for (size_t i : cols) (dictionary[i] ? dict_cols_ : line_cols_).push_back(i);
     const size_t width = dict_cols_.size();
-    tuples_ = std::make_unique<FlatTupleMap>(width, width + 1);
+    tuples_ = std::make_unique<FlatTupleMap>(width, width + 2);
     texts_.assign(width, {});
     present_.assign(width, 0);
-    tuple_ids_.assign(width + 1, 0);
+    tuple_ids_.assign(width + 2, 0);
     // Where each rollup dimension sits in the tuple (-1: the file lacks that column).
     const auto& names = StoredColumnNames();
     for (size_t d = 0; d < RollupBuilder::kDims; ++d) {
@@ -219,14 +219,17 @@ class Importer {
         tuple_ids_[k] = present_[k] ? DictId(dict_cols_[k], texts_[k]) : 0;
       }
       tuple_ids_[width] = next_tuple_++;
-      new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.end());
+      std::array<int64_t, RollupBuilder::kDims> dims;
+      for (size_t d = 0; d < dims.size(); ++d) {
+        dims[d] = rollup_at_[d] < 0 ? 0 : tuple_ids_[rollup_at_[d]];
+      }
+      tuple_ids_[width + 1] = rollup_.Group(dims);
+      new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
       if (tuples_->size() < kMaxTuples) {
         tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());
       }
     }
-    std::array<int64_t, RollupBuilder::kDims> dims;
-    for (size_t d = 0; d < dims.size(); ++d) dims[d] = rollup_at_[d] < 0 ? 0 : ids[rollup_at_[d]];
-    rollup_.Add(row.charge_period_start, dims, row.billed_cost);
+    rollup_.Add(ids[width + 1], row.charge_period_start, row.billed_cost);
 
     Value* out = &batch_[pending_ * per_row];
     out[0] = import_id;
@@ -391,7 +394,7 @@ class Importer {
   std::unique_ptr<FlatTupleMap> tuples_;         // texts -> dictionary ids, then the tuple id
   std::vector<std::string_view> texts_;          // the current row's tuple
   std::vector<uint8_t> present_;
-  std::vector<int64_t> tuple_ids_;  // the current row's ids, then its tuple id
+  std::vector<int64_t> tuple_ids_;  // the current row's ids, its tuple id, its rollup group
   int64_t next_tuple_ = 1;
   std::vector<int64_t> new_tuples_;  // tuples to write: ids, then tuple id, per tuple
   std::array<int, RollupBuilder::kDims> rollup_at_{};  // tuple position of each dimension
