@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
+
 namespace bursar::finops {
 namespace {
 
@@ -106,43 +108,11 @@ std::string FoldKey(std::string_view v) {
   return out;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendJsonMember(std::string* obj, std::string_view key, std::string_view value) {
   obj->push_back(obj->empty() ? '{' : ',');
-  AppendJsonString(obj, key);
+  bursar::AppendJsonString(obj, key);
   obj->push_back(':');
-  AppendJsonString(obj, value);
+  bursar::AppendJsonString(obj, value);
 }
 
 using EnumTable = std::map<std::string, std::string_view, std::less<>>;
