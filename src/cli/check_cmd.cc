@@ -129,12 +129,7 @@ int RunCheck(const CheckOptions& opt) {
 
 Runner SetupCheck(CLI::App& sub) {
   auto opt = std::make_shared<CheckOptions>();
-  sub.add_option("--repo", opt->repo,
-                 "Git repository (work tree or bare), or a URL (file://, https://, ssh://) to "
-                 "mirror and fetch")
-      ->required();
-  sub.add_option("--cache", opt->cache,
-                 "Mirror folder for a URL (default ~/.cache/bursar/git/<hash of the URL>)");
+  AddGitRepoOptions(sub, &opt->repo, &opt->cache);
   sub.add_option("--base", opt->base, "Revision before the change (e.g. origin/main)")->required();
   sub.add_option("--head", opt->head, "Revision with the change (e.g. HEAD)")->required();
   sub.add_option("--data", opt->data,

@@ -20,11 +20,21 @@ constexpr Command kCommands[] = {
     {"report", "Spend by key, team, route, model, commit or any tag", SetupReport},
     {"import", "Import a cloud bill: bursar import focus FILE (FOCUS 1.0-1.2 CSV)", SetupImport},
     {"export", "Export gateway spend: bursar export focus (FOCUS 1.2 CSV)", SetupExport},
-    {"forecast", "Project each budget's period-end spend and the day it is exceeded", SetupForecast},
+    {"forecast", "Project each budget's period-end spend and the day it is exceeded",
+     SetupForecast},
     {"version", "Print bursar's version", SetupVersion},
 };
 
 }  // namespace
+
+void AddGitRepoOptions(CLI::App& sub, std::string* repo, std::string* cache) {
+  sub.add_option("--repo", *repo,
+                 "Git repository (work tree or bare), or a URL (file://, https://, ssh://) to "
+                 "mirror and fetch")
+      ->required();
+  sub.add_option("--cache", *cache,
+                 "Mirror folder for a URL (default ~/.cache/bursar/git/<hash of the URL>)");
+}
 
 int Main(int argc, char** argv) {
   CLI::App app{

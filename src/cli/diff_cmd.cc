@@ -58,12 +58,7 @@ int RunDiff(const DiffOptions& opt) {
 
 Runner SetupDiff(CLI::App& sub) {
   auto opt = std::make_shared<DiffOptions>();
-  sub.add_option("--repo", opt->repo,
-                 "Git repository (work tree or bare), or a URL (file://, https://, ssh://) to "
-                 "mirror and fetch")
-      ->required();
-  sub.add_option("--cache", opt->cache,
-                 "Mirror folder for a URL (default ~/.cache/bursar/git/<hash of the URL>)");
+  AddGitRepoOptions(sub, &opt->repo, &opt->cache);
   sub.add_option("from", opt->from, "Older revision (HEAD~1, a branch, tag or commit id)")
       ->required();
   sub.add_option("to", opt->to, "Newer revision")->required();
