@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
 
 namespace bursar::finops {
 namespace {
@@ -64,9 +68,145 @@ std::unique_ptr<ByteSource> MemorySource(std::string data) {
   return std::make_unique<StringSource>(std::move(data));
 }
 
+struct CsvReader::AheadBatch {
+  std::string bytes;
+  struct FieldRef {
+    size_t offset, size;
+    bool quoted;
+  };
+  std::vector<FieldRef> fields;
+  struct Record {
+    int64_t line;
+    size_t first, count;  // into fields
+  };
+  std::vector<Record> records;
+  Status error;      // after the records
+  bool end = false;  // no more batches
+};
+
+// Runs an inner CsvReader on its own thread and hands its records over in batches: each batch
+// owns a copy of its records' bytes, so views into it stay valid while the thread reads on.
+class CsvReader::Ahead {
+ public:
+  using Batch = AheadBatch;
+
+  explicit Ahead(std::unique_ptr<CsvReader> inner)
+      : inner_(std::move(inner)), thread_([this] { Loop(); }) {}
+  ~Ahead() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    thread_.join();
+  }
+
+  // The next batch (blocks); `done` is the previous one, given back for reuse.
+  std::unique_ptr<Batch> Take(std::unique_ptr<Batch> done) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (done) free_.push_back(std::move(done));
+    ready_.wait(lock, [this] { return !queue_.empty(); });
+    auto b = std::move(queue_.front());
+    queue_.pop_front();
+    space_.notify_all();
+    return b;
+  }
+
+ private:
+  static constexpr size_t kRecords = 256;
+  static constexpr size_t kBytes = 1 << 20;
+  static constexpr size_t kQueued = 4;
+
+  void Loop() {
+    while (true) {
+      std::unique_ptr<Batch> b;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        space_.wait(lock, [this] { return stop_ || queue_.size() < kQueued; });
+        if (stop_) return;
+        if (!free_.empty()) {
+          b = std::move(free_.back());
+          free_.pop_back();
+        }
+      }
+      if (!b) b = std::make_unique<Batch>();
+      b->bytes.clear();
+      b->fields.clear();
+      b->records.clear();
+      b->error = OkStatus();
+      b->end = false;
+      while (b->records.size() < kRecords && b->bytes.size() < kBytes) {
+        auto more = inner_->Next();
+        if (!more.ok() || !*more) {
+          b->error = more.ok() ? OkStatus() : more.status();
+          b->end = true;
+          break;
+        }
+        const size_t n = inner_->size();
+        b->records.push_back({inner_->line(), b->fields.size(), n});
+        size_t at = b->fields.size();
+        b->fields.resize(at + n);
+        for (size_t i = 0; i < n; ++i) {
+          std::string_view f = inner_->field(i);
+          b->fields[at + i] = {b->bytes.size(), f.size(), inner_->quoted(i)};
+          b->bytes.append(f);
+        }
+      }
+      bool end = b->end;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_back(std::move(b));
+      }
+      ready_.notify_all();
+      if (end) return;
+    }
+  }
+
+  std::unique_ptr<CsvReader> inner_;  // used by the thread only
+  std::mutex mu_;                     // guards queue_, free_, stop_
+  std::condition_variable ready_, space_;
+  std::deque<std::unique_ptr<Batch>> queue_;
+  std::vector<std::unique_ptr<Batch>> free_;
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the members above exist
+};
+
 CsvReader::CsvReader(std::unique_ptr<ByteSource> source, std::string name, CsvOptions options)
     : source_(std::move(source)), name_(std::move(name)), options_(options) {
-  buf_.resize(std::min(kInitialBuffer, std::max<size_t>(options_.max_record_bytes, 16)));
+  if (!options_.parse_ahead) {
+    buf_.resize(std::min(kInitialBuffer, std::max<size_t>(options_.max_record_bytes, 16)));
+  }
+}
+
+CsvReader::~CsvReader() = default;
+
+StatusOr<bool> CsvReader::NextAhead() {
+  if (ahead_ == nullptr) {
+    CsvOptions inner = options_;
+    inner.parse_ahead = false;
+    auto reader = std::make_unique<CsvReader>(std::move(source_), name_, inner);
+    reader->set_observer(std::move(observer_));
+    ahead_ = std::make_unique<Ahead>(std::move(reader));
+  }
+  while (batch_ == nullptr || batch_next_ >= batch_->records.size()) {
+    if (batch_ != nullptr && batch_->end) {
+      if (!batch_->error.ok()) return batch_->error;
+      return false;
+    }
+    batch_ = ahead_->Take(std::move(batch_));
+    batch_next_ = 0;
+  }
+  const auto& rec = batch_->records[batch_next_++];
+  fields_.resize(rec.count);
+  const char* bytes = batch_->bytes.data();
+  for (size_t i = 0; i < rec.count; ++i) {
+    const auto& f = batch_->fields[rec.first + i];
+    fields_[i].text = std::string_view(bytes + f.offset, f.size);
+    fields_[i].quoted = f.quoted;
+  }
+  record_line_ = rec.line;
+  ++records_;
+  return true;
 }
 
 Status CsvReader::Refill() {
@@ -184,6 +324,7 @@ int CsvReader::ParseRecord(Status* error) {
 }
 
 StatusOr<bool> CsvReader::Next() {
+  if (options_.parse_ahead) return NextAhead();
   while (true) {
     if (!started_) {
       while (len_ < 3 && !eof_) BURSAR_RETURN_IF_ERROR(Refill());

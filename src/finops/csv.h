@@ -41,6 +41,9 @@ struct CsvOptions {
   char delimiter = ',';
   size_t max_record_bytes = 64 << 20;  // longest record (all its fields and quotes)
   size_t max_fields = 4096;
+  // Split records on a thread of the reader's own, a few hundred records ahead of Next(), so
+  // that tokenizing overlaps the caller's work on each record (same records, lines and errors).
+  bool parse_ahead = false;
 };
 
 class CsvReader {
@@ -62,9 +65,14 @@ class CsvReader {
   const std::string& name() const { return name_; }
 
   // Called with every chunk of input bytes as it is read (e.g. to hash the content).
+  // REQUIRES: before the first Next(). With parse_ahead it runs on the reader's thread.
   void set_observer(std::function<void(std::string_view)> observer) {
     observer_ = std::move(observer);
   }
+
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+  ~CsvReader();
 
  private:
   struct Field {
@@ -75,8 +83,11 @@ class CsvReader {
     size_t begin = 0, end = 0;  // offsets into buf_
     bool quoted = false, escaped = false;
   };
+  class Ahead;        // csv.cc: the parse-ahead thread
+  struct AheadBatch;  // csv.cc: records it parsed, with a copy of their bytes
   // Parses one record starting at pos_; returns 1 complete, 0 needs more input, -1 error.
   int ParseRecord(Status* error);
+  StatusOr<bool> NextAhead();
   Status Refill();
 
   std::unique_ptr<ByteSource> source_;
@@ -93,6 +104,9 @@ class CsvReader {
   int64_t records_ = 0;
   std::vector<Span> spans_;
   std::vector<Field> fields_;
+  std::unique_ptr<Ahead> ahead_;       // parse_ahead only
+  std::unique_ptr<AheadBatch> batch_;  // parse_ahead: the batch holding the current record
+  size_t batch_next_ = 0;
 };
 
 // Quotes a field for CSV output when it holds a delimiter, quote, CR or LF (or when `always`).

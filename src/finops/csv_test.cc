@@ -29,8 +29,11 @@ struct Rec {
   std::vector<std::string> fields;
 };
 
-std::vector<Rec> ReadAll(std::unique_ptr<ByteSource> src, Status* error = nullptr) {
-  CsvReader reader(std::move(src), "t.csv");
+std::vector<Rec> ReadAll(std::unique_ptr<ByteSource> src, Status* error = nullptr,
+                         bool parse_ahead = false) {
+  CsvOptions options;
+  options.parse_ahead = parse_ahead;
+  CsvReader reader(std::move(src), "t.csv", options);
   std::vector<Rec> out;
   while (true) {
     auto more = reader.Next();
@@ -73,6 +76,30 @@ TEST(CsvReader, QuotesEscapesNewlinesCrlfBom) { ExpectTricky(ReadAll(MemorySourc
 
 TEST(CsvReader, SameResultOneByteAtATime) {
   ExpectTricky(ReadAll(std::make_unique<TrickleSource>(kTricky)));
+}
+
+TEST(CsvReader, ParseAheadGivesTheSameRecordsLinesAndErrors) {
+  ExpectTricky(ReadAll(MemorySource(kTricky), nullptr, true));
+  ExpectTricky(ReadAll(std::make_unique<TrickleSource>(kTricky), nullptr, true));
+  std::string many = "h1,h2\n";
+  for (int i = 0; i < 2000; ++i) many += std::to_string(i) + ",\"v\n" + std::to_string(i) + "\"\n";
+  many += "bad,\"unterminated\n";
+  Status plain_error, ahead_error;
+  auto plain = ReadAll(MemorySource(many), &plain_error);
+  auto ahead = ReadAll(MemorySource(many), &ahead_error, true);
+  ASSERT_EQ(plain.size(), 2001u);
+  ASSERT_EQ(ahead.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(ahead[i].line, plain[i].line);
+    EXPECT_EQ(ahead[i].fields, plain[i].fields);
+  }
+  EXPECT_FALSE(plain_error.ok());
+  EXPECT_EQ(ahead_error.message(), plain_error.message());
+  // Stopping early joins the thread.
+  CsvOptions options;
+  options.parse_ahead = true;
+  CsvReader early(MemorySource(many), "t.csv", options);
+  ASSERT_TRUE(*early.Next());
 }
 
 TEST(CsvReader, QuotedFlagDistinguishesEmptyAndNull) {

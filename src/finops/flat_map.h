@@ -143,6 +143,8 @@ class FlatTupleMap {
     }
     return h;
   }
+  // Starts loading the slot where a lookup of hash `h` begins.
+  void Prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
   // Copies the tuple's values to `ids` and returns true, or returns false.
   bool Find(uint64_t h, const std::string_view* texts, const uint8_t* present, int64_t* ids) const {
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {

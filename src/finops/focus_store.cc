@@ -119,13 +119,7 @@ class Importer {
   // Tagset id of a raw Tags text (0 = no tags). InvalidArgument when it is not a JSON object.
   StatusOr<int64_t> TagsetId(std::string_view raw) {
     if (raw.empty()) return 0;
-    if (raw == last_raw_tags_) return last_tagset_;
-    auto hit = raw_ids_.find(raw);
-    if (hit != raw_ids_.end()) {
-      last_raw_tags_.assign(raw.data(), raw.size());
-      last_tagset_ = hit->second;
-      return hit->second;
-    }
+    if (const int64_t* hit = raw_ids_.Find(raw)) return *hit;
     BURSAR_ASSIGN_OR_RETURN(std::string canonical, CanonicalTags(raw));
     int64_t id = 0;
     if (!canonical.empty()) {
@@ -155,7 +149,7 @@ class Importer {
         canonical_ids_.emplace(canonical, id);
       }
     }
-    raw_ids_.emplace(std::string(raw), id);
+    raw_ids_.Insert(raw, id);
     return id;
   }
 
@@ -194,6 +188,19 @@ class Importer {
     return id;
   }
 
+  // Hashes the row's tuple and starts loading its slot, so that the cache miss overlaps the
+  // caller's other work on the row. REQUIRES: called before Add for the same row.
+  void Prepare(const FocusRow& row) {
+    const size_t width = dict_cols_.size();
+    for (size_t k = 0; k < width; ++k) {
+      const Cell& cell = row.values[dict_cols_[k]];
+      present_[k] = cell.type == Cell::kText;
+      texts_[k] = present_[k] ? cell.s : std::string_view();
+    }
+    hash_ = FlatTupleMap::Hash(texts_.data(), present_.data(), width);
+    tuples_->Prefetch(hash_);
+  }
+
   Status Add(int64_t import_id, int64_t line, int64_t tagset_id, const FocusRow& row) {
     const size_t stored = row.values.size();
     const size_t n = line_cols_.size();
@@ -207,12 +214,7 @@ class Importer {
     // hash over the row's texts, no key built) before falling back to one dictionary lookup per
     // column. A new tuple gets the next focus_tuples id.
     const size_t width = dict_cols_.size();
-    for (size_t k = 0; k < width; ++k) {
-      const Cell& cell = row.values[dict_cols_[k]];
-      present_[k] = cell.type == Cell::kText;
-      texts_[k] = present_[k] ? cell.s : std::string_view();
-    }
-    const uint64_t hash = FlatTupleMap::Hash(texts_.data(), present_.data(), width);
+    const uint64_t hash = hash_;
     const int64_t* ids = tuple_ids_.data();
     if (!tuples_->Find(hash, texts_.data(), present_.data(), tuple_ids_.data())) {
       for (size_t k = 0; k < width; ++k) {
@@ -375,13 +377,7 @@ class Importer {
   ImportOptions options_;
   std::vector<size_t> dict_cols_;  // the file's dictionary columns (stored indexes): the tuple
   std::vector<size_t> line_cols_;  // the file's other columns, written to focus_lines
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
-  std::unordered_map<std::string, int64_t, Hash, std::equal_to<>> raw_ids_;
-  std::string last_raw_tags_;
-  int64_t last_tagset_ = 0;
+  FlatTextMap raw_ids_;            // raw Tags text -> tagset id
   std::unordered_map<std::string, int64_t> canonical_ids_;
   int64_t next_tagset_ = 1;
   std::mutex free_mu_;  // guards free_ (batches the worker has written, for reuse)
@@ -394,6 +390,7 @@ class Importer {
   std::unique_ptr<FlatTupleMap> tuples_;         // texts -> dictionary ids, then the tuple id
   std::vector<std::string_view> texts_;          // the current row's tuple
   std::vector<uint8_t> present_;
+  uint64_t hash_ = 0;               // of texts_ (Prepare)
   std::vector<int64_t> tuple_ids_;  // the current row's ids, its tuple id, its rollup group
   int64_t next_tuple_ = 1;
   std::vector<int64_t> new_tuples_;  // tuples to write: ids, then tuple id, per tuple
@@ -421,10 +418,13 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
                                    const std::string& name, const ImportOptions& options) {
   BURSAR_RETURN_IF_ERROR(EnsureFocusSchema(db));
   Sha256 sha;
-  // The file is read and hashed on a read-ahead thread while this one parses.
+  // The file is read and hashed on a read-ahead thread, and split into records on another, while
+  // this one decodes them.
+  CsvOptions csv;
+  csv.parse_ahead = true;
   CsvReader reader(
       ReadAheadSource(std::move(source), [&sha](std::string_view chunk) { sha.Update(chunk); }),
-      name);
+      name, csv);
   BURSAR_ASSIGN_OR_RETURN(bool has_header, reader.Next());
   if (!has_header) return InvalidArgumentError(name + ": empty file, expected a FOCUS header");
   BURSAR_ASSIGN_OR_RETURN(FocusSchema schema, DetectSchema(reader));
@@ -466,6 +466,7 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
     Status s = ParseFocusRow(reader, schema, &row);
     int64_t tagset = 0;
     if (s.ok()) {
+      importer.Prepare(row);
       auto t = importer.TagsetId(row.tags);
       if (t.ok()) {
         tagset = *t;
