@@ -236,6 +236,13 @@ class SqliteStatement final : public Statement {
 class SqliteDb final : public Db {
  public:
   static StatusOr<std::unique_ptr<Db>> Open(const std::string& path, const std::string& url) {
+    // Debian's SQLite keeps malloc statistics behind a global mutex (every allocation takes
+    // it); nothing reads them. Must precede SQLite's initialisation, so do it once, first.
+    static const bool kConfigured = [] {
+      sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE if already initialised: fine
+      return true;
+    }();
+    (void)kConfigured;
     sqlite3* raw = nullptr;
     int rc =
         sqlite3_open_v2(path.c_str(), &raw,
