@@ -6,6 +6,7 @@
 // Threads: one thread per map. Growth: doubles at 1/2 load; entries are never removed.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -122,9 +123,9 @@ class FlatTextMap {
   std::vector<int64_t> values_;
 };
 
-// A tuple of `width` optional texts (`present[i]` 0: absent) -> `values` int64 values. An entry is
-// one run of the arena: the ids, then per element a 4-byte length (0xFFFFFFFF when absent) and the
-// bytes, so a hit touches the slot and one place in the arena.
+// A tuple of `width` optional texts (`present[i]` 0: absent) -> `values` int32-sized values. An
+// entry is one run of the arena (values, lengths, texts), so a hit touches the slot and one place
+// in the arena.
 class FlatTupleMap {
  public:
   FlatTupleMap(size_t width, size_t values) : width_(width), values_(values) {
@@ -151,44 +152,64 @@ class FlatTupleMap {
       const Slot& s = slots_[i];
       if (s.at == 0) return false;
       if (s.hash == h && Equals(s.at - 1, texts, present)) {
-        std::memcpy(ids, arena_.data() + s.at - 1, values_ * sizeof(int64_t));
+        const char* p = arena_.data() + s.at - 1;
+        for (size_t k = 0; k < values_; ++k) {
+          int32_t v;
+          std::memcpy(&v, p + k * sizeof v, sizeof v);
+          ids[k] = v;
+        }
         return true;
       }
     }
   }
-  // Adds a tuple (REQUIRES: absent) with its values.
-  void Insert(uint64_t h, const std::string_view* texts, const uint8_t* present,
+  // Adds a tuple (REQUIRES: absent) with its values. Returns false, adding nothing, when a value
+  // is outside int32 or a text is 64 KiB or longer (entries are kept compact: the map is probed
+  // once per imported row, and its size decides how often that misses the CPU caches).
+  bool Insert(uint64_t h, const std::string_view* texts, const uint8_t* present,
               const int64_t* ids) {
+    for (size_t k = 0; k < values_; ++k) {
+      if (ids[k] < INT32_MIN || ids[k] > INT32_MAX) return false;
+    }
+    for (size_t i = 0; i < width_; ++i) {
+      if (present[i] && texts[i].size() >= kAbsent) return false;
+    }
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     size_t at = arena_.size();
-    arena_.append(reinterpret_cast<const char*>(ids), values_ * sizeof(int64_t));
+    for (size_t k = 0; k < values_; ++k) {
+      int32_t v = static_cast<int32_t>(ids[k]);
+      arena_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
     for (size_t i = 0; i < width_; ++i) {
-      uint32_t len = present[i] ? static_cast<uint32_t>(texts[i].size()) : kAbsent;
+      uint16_t len = present[i] ? static_cast<uint16_t>(texts[i].size()) : kAbsent;
       arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
+    }
+    for (size_t i = 0; i < width_; ++i) {
       if (present[i]) arena_.append(texts[i]);
     }
     ++size_;
     Place(h, at + 1);
+    return true;
   }
 
  private:
-  static constexpr uint32_t kAbsent = 0xFFFFFFFFu;
+  // An entry: the values as int32, the lengths as uint16 (kAbsent when absent), the texts.
+  static constexpr uint16_t kAbsent = 0xFFFF;
   struct Slot {
     uint64_t hash = 0;
     uint64_t at = 0;  // arena offset + 1; 0 = empty
   };
   bool Equals(size_t at, const std::string_view* texts, const uint8_t* present) const {
-    const char* p = arena_.data() + at + values_ * sizeof(int64_t);
+    const char* lens = arena_.data() + at + values_ * sizeof(int32_t);
     for (size_t i = 0; i < width_; ++i) {
-      uint32_t len;
-      std::memcpy(&len, p, sizeof len);
-      p += sizeof len;
-      if (!present[i]) {
-        if (len != kAbsent) return false;
-        continue;
-      }
-      if (len != texts[i].size() || !SameBytes(p, texts[i].data(), len)) return false;
-      p += len;
+      uint16_t len;
+      std::memcpy(&len, lens + i * sizeof len, sizeof len);
+      if (len != (present[i] ? texts[i].size() : kAbsent)) return false;
+    }
+    const char* p = lens + width_ * sizeof(uint16_t);
+    for (size_t i = 0; i < width_; ++i) {
+      if (!present[i]) continue;
+      if (!SameBytes(p, texts[i].data(), texts[i].size())) return false;
+      p += texts[i].size();
     }
     return true;
   }

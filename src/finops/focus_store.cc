@@ -228,7 +228,7 @@ class Importer {
       tuple_ids_[width + 1] = rollup_.Group(dims);
       new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
       if (tuples_->size() < kMaxTuples) {
-        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());
+        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());  // or not cached
       }
     }
     rollup_.Add(ids[width + 1], row.charge_period_start, row.billed_cost);
