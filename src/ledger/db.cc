@@ -160,7 +160,7 @@ class SqliteStatement final : public Statement {
     int rc;
     while ((rc = sqlite3_step(stmt_.get())) == SQLITE_ROW) {
     }
-    sqlite3_reset(stmt_.get());
+    Unbind();
     if (rc != SQLITE_DONE) return SqliteError(rc, db_, Shorten(sql_));
     return static_cast<int64_t>(sqlite3_changes64(db_));
   }
@@ -194,16 +194,22 @@ class SqliteStatement final : public Statement {
       }
       Status st = on_row(Row(std::move(values)));
       if (!st.ok()) {
-        sqlite3_reset(s);
+        Unbind();
         return st;
       }
     }
-    sqlite3_reset(s);
+    Unbind();
     if (rc != SQLITE_DONE) return SqliteError(rc, db_, Shorten(sql_));
     return OkStatus();
   }
 
  private:
+  // Ends an execution: resets the statement and drops its bindings (they point into the
+  // caller's parameters).
+  void Unbind() {
+    sqlite3_reset(stmt_.get());
+    sqlite3_clear_bindings(stmt_.get());
+  }
   Status Bind(const std::vector<Value>& params) {
     sqlite3_stmt* s = stmt_.get();
     sqlite3_reset(s);
@@ -219,7 +225,9 @@ class SqliteStatement final : public Statement {
       if (const int64_t* n = std::get_if<int64_t>(&params[i])) {
         rc = sqlite3_bind_int64(s, idx, *n);
       } else if (const std::string* t = std::get_if<std::string>(&params[i])) {
-        rc = sqlite3_bind_text64(s, idx, t->data(), t->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        // SQLITE_STATIC: `params` outlives every step of this execution, and the bindings are
+        // cleared when it ends (Unbind), so SQLite never copies the text.
+        rc = sqlite3_bind_text64(s, idx, t->data(), t->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else {
         rc = sqlite3_bind_null(s, idx);
       }
