@@ -144,16 +144,18 @@ spec:
 
 test('check: a price change re-priced on traffic observed by bursar serve', async () => {
   const upstream = await startFakeUpstream();
-  const { dir } = makeConfigRepo(upstream.port);
+  const { dir } = makeConfigRepo(upstream.port, { budgetLimit: '10' });
   cleanup.push(dir);
   const data = tmpdir('data');
   cleanup.push(data);
   const server = await startBursar({ repo: dir, data });
   try {
+    // 10 requests: 8 with the main key, 2 with the key Budget budgeted-daily is scoped to.
     for (let i = 0; i < 10; i++) {
+      const key = i < 8 ? KEYS.main : KEYS.budget;
       const res = await fetch(`${server.baseURL}/chat/completions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${KEYS.main}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
       });
       const body = await res.text();
@@ -183,6 +185,12 @@ test('check: a price change re-priced on traffic observed by bursar serve', asyn
   assert.equal(j.monthlyCostDiff, '0.000507');
   const chat = j.resources.find((x) => x.kind === 'Route' && x.name === 'chat');
   assert.equal(chat.diff, '0.000507');
+  // The key-scoped daily budget counts its own 2 requests: 0.00016 (base) and 0.00026 (head)
+  // per 30 days -> 162 and 264 micros a month -> 5 and 9 micros a day (x 24 / 730).
+  const budgeted = j.budgets.find((b) => b.name === 'budgeted-daily');
+  assert.equal(budgeted.trafficAttributed, true);
+  assert.equal(budgeted.projectedBefore, '0.000005');
+  assert.equal(budgeted.projectedAfter, '0.000009');
 });
 
 test('rollback: revert commit with the earlier tree, pushed to a bare remote', () => {

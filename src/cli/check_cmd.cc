@@ -84,6 +84,7 @@ int RunCheck(const CheckOptions& opt) {
   if (head == nullptr) return kExitUsage;
 
   std::vector<ledger::ObservedUsage> usage;
+  gitops::ScopedUsage scoped;  // for the head's budgets that select requests by key or tag
   if (!opt.data.empty()) {
     bool plain_dir = !ledger::IsPostgresUrl(opt.data) && opt.data.rfind("sqlite:", 0) != 0;
     if (plain_dir && !std::filesystem::is_directory(opt.data)) {
@@ -98,10 +99,21 @@ int RunCheck(const CheckOptions& opt) {
     auto rows = (*store)->ObservedUsageByRouteModel(since_us, now_us);
     if (!rows.ok()) return Fail(rows.status().ToString());
     usage = std::move(*rows);
+    for (const config::Budget& b : head->budgets) {
+      if (b.scope.keys.empty() && b.scope.tags.empty()) continue;
+      ledger::SpendFilter scope;
+      scope.keys = b.scope.keys;
+      scope.tags = b.scope.tags;
+      scope.routes = b.scope.routes;
+      scope.models = b.scope.models;
+      auto selected = (*store)->ObservedUsageByRouteModel(since_us, now_us, scope);
+      if (!selected.ok()) return Fail(selected.status().ToString());
+      scoped[b.meta.name] = std::move(*selected);
+    }
   }
 
   gitops::CostReport report =
-      gitops::ComputeCostCheck(*base, *head, usage, opt.days, GatewayPricer);
+      gitops::ComputeCostCheck(*base, *head, usage, opt.days, GatewayPricer, scoped);
   report.base_rev = opt.base + " (" + base_id->substr(0, 12) + ")";
   report.head_rev = opt.head + " (" + head_id->substr(0, 12) + ")";
   if (opt.data.empty()) {

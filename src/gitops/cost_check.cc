@@ -162,6 +162,8 @@ bool Contains(const std::vector<std::string>& list, const std::string& v) {
 struct Side {
   std::map<std::string, PricedWorkload> workloads;
   std::map<TrafficKey, PricedTraffic> traffic;
+  // Budget name -> monthly cost on this side of the observed traffic its key/tag scope selects.
+  std::map<std::string, Micros> scoped_traffic;
 };
 
 // A budget's projected spend per its period over one side; sets *attributed = false when the
@@ -180,12 +182,17 @@ Micros Project(const config::Budget& b, const Side& side, int hours, bool* attri
     }
   }
   bool selects_requests = !scope.keys.empty() || !scope.tags.empty();
-  for (const auto& [key, p] : side.traffic) {
-    if (!p.present) continue;
-    if (selects_requests) {
-      if (p.total != 0) *attributed = false;
-      continue;
+  if (selects_requests) {
+    if (auto it = side.scoped_traffic.find(b.meta.name); it != side.scoped_traffic.end()) {
+      monthly += it->second;
+    } else {
+      for (const auto& [key, p] : side.traffic) {
+        if (p.present && p.total != 0) *attributed = false;
+      }
     }
+  }
+  for (const auto& [key, p] : side.traffic) {
+    if (!p.present || selects_requests) continue;
     if (!scope.routes.empty() && !Contains(scope.routes, key.route)) continue;
     for (const auto& [model, m] : p.by_model) {
       if (scope.models.empty() || Contains(scope.models, model)) monthly += m;
@@ -199,9 +206,32 @@ Micros Project(const config::Budget& b, const Side& side, int hours, bool* attri
 
 }  // namespace
 
+namespace {
+
+// The observed traffic a budget's key/tag scope selected, re-priced on one side like the route
+// lines (split by that side's weights), keeping the shares on the models its scope names.
+Micros PriceScopedTraffic(const config::Budget& b, const std::vector<ledger::ObservedUsage>& rows,
+                          const config::DesiredState& s, const std::string& currency, int hours,
+                          int days, const Pricer& pricer) {
+  std::map<TrafficKey, ledger::SpendTotals> grouped;
+  for (const auto& u : rows)
+    grouped[TrafficKey{u.route, u.route.empty() ? u.model : ""}].Add(u.totals);
+  std::set<std::string> ignored;  // the route lines already carry these notes
+  Micros total = 0;
+  for (const auto& [key, totals] : grouped) {
+    PricedTraffic p = PriceTraffic(key, totals, s, currency, hours, days, pricer, "", &ignored);
+    for (const auto& [model, m] : p.by_model) {
+      if (b.scope.models.empty() || Contains(b.scope.models, model)) total += m;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
 CostReport ComputeCostCheck(const config::DesiredState& base, const config::DesiredState& head,
                             const std::vector<ledger::ObservedUsage>& usage, int usage_days,
-                            const Pricer& pricer) {
+                            const Pricer& pricer, const ScopedUsage& scoped_usage) {
   CostReport report;
   const config::PriceCatalog* base_catalog = PickCatalog(base);
   const config::PriceCatalog* head_catalog = PickCatalog(head);
@@ -293,6 +323,14 @@ CostReport ComputeCostCheck(const config::DesiredState& base, const config::Desi
   }
 
   for (const auto& b : head.budgets) {
+    auto it = scoped_usage.find(b.meta.name);
+    if (it == scoped_usage.end()) continue;
+    before.scoped_traffic[b.meta.name] =
+        PriceScopedTraffic(b, it->second, base, report.currency, hours, report.usage_days, pricer);
+    after.scoped_traffic[b.meta.name] =
+        PriceScopedTraffic(b, it->second, head, report.currency, hours, report.usage_days, pricer);
+  }
+  for (const auto& b : head.budgets) {
     BudgetFinding f;
     f.budget = b.meta.name;
     f.period = std::string(config::ToString(b.period));
@@ -308,8 +346,8 @@ CostReport ComputeCostCheck(const config::DesiredState& base, const config::Desi
     f.exceeded = f.head_projected > f.limit;
     if (!f.traffic_attributed) {
       notes.insert("Budget/" + b.meta.name +
-                   " selects requests by key or tag; observed traffic has no per-key breakdown, "
-                   "so only workloads are counted for it");
+                   " selects requests by key or tag and no per-scope usage was given, so only "
+                   "workloads are counted for it");
     }
     report.budgets.push_back(std::move(f));
   }

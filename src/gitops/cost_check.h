@@ -16,15 +16,17 @@
 //
 // Budgets (head side): a budget counts the workloads whose labels carry all of its scope tags
 // (when it names no keys, models or routes), and the traffic of the routes/models its scope
-// names (when it names no keys or tags: observed usage has no per-key breakdown; such budgets
-// get a note). The projection is converted to the budget's period (day = 24 h, week = 168 h).
-// A budget whose projection exceeds its limit is a finding (exit 1 in the CLI).
+// names; a budget scoped by keys or tags counts the traffic in `scoped_usage` under its name
+// (the requests its scope selected, re-priced per side like the route lines), or, without it,
+// only workloads (with a note). The projection is converted to the budget's period (day = 24 h,
+// week = 168 h). A budget whose projection exceeds its limit is a finding (exit 1 in the CLI).
 //
 // Pure functions over values; thread-safe. No errors: what cannot be priced is a note.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,9 +87,13 @@ struct CostReport {
   bool BudgetExceeded() const;
 };
 
+// Budget name -> the observed usage its scope selects (ledger::Store::ObservedUsageByRouteModel
+// with the scope as filter), for budgets scoped by keys or tags.
+using ScopedUsage = std::map<std::string, std::vector<ledger::ObservedUsage>>;
+
 CostReport ComputeCostCheck(const config::DesiredState& base, const config::DesiredState& head,
                             const std::vector<ledger::ObservedUsage>& usage, int usage_days,
-                            const Pricer& pricer);
+                            const Pricer& pricer, const ScopedUsage& scoped_usage = {});
 
 // Plain text for a terminal.
 std::string FormatCostTable(const CostReport& report);

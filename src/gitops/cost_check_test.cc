@@ -246,5 +246,33 @@ TEST_F(TrafficTest, BudgetsByRoutePeriodAndTags) {
   EXPECT_THAT(r.notes, Contains(HasSubstr("Budget/team selects requests by key or tag")));
 }
 
+// A budget scoped by a tag counts the traffic its scope selected, re-priced per side.
+TEST_F(TrafficTest, TagBudgetCountsItsScopedTraffic) {
+  config::Budget team = MonthlyBudget("team", 1'000'000);
+  team.scope.tags["team"] = "search";
+  config::Budget team_large = MonthlyBudget("team-large", 100'000'000);
+  team_large.scope.tags["team"] = "search";
+  team_large.scope.models = {"large"};
+  head_.budgets = {team, team_large};
+  // Team "search" sent a tenth of the route's traffic: 1M input and 100k output tokens.
+  ledger::ObservedUsage mine;
+  mine.route = "chat";
+  mine.model = "small";
+  mine.totals.requests = 100;
+  mine.totals.prompt_tokens = 1'000'000;
+  mine.totals.completion_tokens = 100'000;
+  ScopedUsage scoped = {{"team", {mine}}, {"team-large", {mine}}};
+  CostReport r = ComputeCostCheck(base_, head_, usage_, 30, SimplePricer, scoped);
+  ASSERT_EQ(r.budgets.size(), 2u);
+  // A tenth of the route line: head 1.880764 (small 0.106458 + large 1.774306), base 0.546486.
+  EXPECT_TRUE(r.budgets[0].traffic_attributed);
+  EXPECT_EQ(r.budgets[0].head_projected, 106'458 + 1'774'306);
+  EXPECT_EQ(r.budgets[0].base_projected, 191'625 + 354'861);
+  EXPECT_TRUE(r.budgets[0].exceeded);  // limit 1.00
+  EXPECT_EQ(r.budgets[1].head_projected, 1'774'306);  // only its share on "large"
+  EXPECT_FALSE(r.budgets[1].exceeded);
+  EXPECT_THAT(r.notes, Not(Contains(HasSubstr("selects requests by key or tag"))));
+}
+
 }  // namespace
 }  // namespace bursar::gitops

@@ -551,8 +551,9 @@ StatusOr<Micros> Store::SumCost(const SpendFilter& filter) {
 }
 
 StatusOr<std::vector<ObservedUsage>> Store::ObservedUsageByRouteModel(int64_t since_us,
-                                                                      int64_t until_us) {
-  SpendFilter filter;
+                                                                      int64_t until_us,
+                                                                      const SpendFilter& scope) {
+  SpendFilter filter = scope;
   filter.since_us = since_us;
   filter.until_us = until_us;
   std::vector<Dimension> by = {{Dimension::Kind::kRoute, ""}, {Dimension::Kind::kModel, ""}};

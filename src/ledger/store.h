@@ -120,8 +120,10 @@ class Store {
   StatusOr<Micros> SumCost(const SpendFilter& filter);
 
   // Usage by (route, model) in [since_us, until_us), sorted by route then model.
-  StatusOr<std::vector<ObservedUsage>> ObservedUsageByRouteModel(int64_t since_us,
-                                                                 int64_t until_us);
+  // `scope` narrows it to the records a Budget's scope selects (its keys, tags, routes and
+  // models; since/until in it are ignored).
+  StatusOr<std::vector<ObservedUsage>> ObservedUsageByRouteModel(int64_t since_us, int64_t until_us,
+                                                                 const SpendFilter& scope = {});
 
   // Number of spend records stored (tests, diagnostics).
   StatusOr<int64_t> CountRecords();

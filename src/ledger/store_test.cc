@@ -232,6 +232,30 @@ TEST_P(StoreTest, AggregatesAreExactForAnyRange) {
   EXPECT_EQ(requests, want_requests);
   ASSERT_FALSE(observed->empty());
   EXPECT_EQ((*observed)[0].route, "chat");
+
+  // The same, narrowed to what a Budget scoped by a tag selects (for `bursar check`).
+  SpendFilter team;
+  team.tags = {{"team", "search"}};
+  auto scoped = store_->ObservedUsageByRouteModel(kT0 + 24 * kHour, kT0 + 48 * kHour, team);
+  ASSERT_TRUE(scoped.ok());
+  int64_t scoped_requests = 0, want_scoped = 0;
+  Micros scoped_cost = 0, want_scoped_cost = 0;
+  for (const auto& o : *scoped) {
+    scoped_requests += o.totals.requests;
+    scoped_cost += o.totals.cost_micros;
+  }
+  for (const SpendRecord& r : all) {
+    auto it = r.tags.find("team");
+    if (r.time_us >= kT0 + 24 * kHour && r.time_us < kT0 + 48 * kHour && it != r.tags.end() &&
+        it->second == "search") {
+      ++want_scoped;
+      want_scoped_cost += r.cost_micros;
+    }
+  }
+  EXPECT_EQ(scoped_requests, want_scoped);
+  EXPECT_EQ(scoped_cost, want_scoped_cost);
+  EXPECT_GT(want_scoped, 0);
+  EXPECT_LT(want_scoped, want_requests);
 }
 
 // A ledger created before the daily rollup existed gets it filled from the hourly one.
