@@ -105,6 +105,16 @@ TEST(SpendRecordTest, SanitizeMakesTextValidUtf8WithoutNul) {
   EXPECT_EQ(r.request_id,
             "bad-\xEF\xBF\xBD--\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD-\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(r.tags.count("t\xEF\xBF\xBD"), 1u);
+  // Long ASCII text (the 8-bytes-at-a-time path) with one NUL or one bad byte deep inside.
+  r = testing::MakeRecord("req-0123456789-abcdef", 1, 1);
+  EXPECT_TRUE(SpendRecordIsClean(r));
+  r.request_id[13] = '\0';
+  EXPECT_FALSE(SpendRecordIsClean(r));
+  r.request_id[13] = '\x80';
+  EXPECT_FALSE(SpendRecordIsClean(r));
+  r.request_id[13] = '-';
+  r.commit = std::string(40, 'a') + "\xc3\xa9";
+  EXPECT_TRUE(SpendRecordIsClean(r));
 }
 
 TEST(SpendRecordTest, CanonicalTagsAreOrderIndependent) {
