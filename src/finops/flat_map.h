@@ -146,9 +146,18 @@ class FlatTupleMap {
   }
   // Starts loading the slot where a lookup of hash `h` begins.
   void Prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
-  // Copies the tuple's values to `ids` and returns true, or returns false.
-  bool Find(uint64_t h, const std::string_view* texts, const uint8_t* present, int64_t* ids) const {
-    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+  // Where a lookup of hash `h` stops first (an empty slot or one holding `h`); starts loading
+  // that entry, so the caller can do other work before FindFrom compares it.
+  size_t Probe(uint64_t h) const {
+    size_t i = h & (slots_.size() - 1);
+    while (slots_[i].at != 0 && slots_[i].hash != h) i = (i + 1) & (slots_.size() - 1);
+    if (slots_[i].at != 0) __builtin_prefetch(arena_.data() + slots_[i].at - 1);
+    return i;
+  }
+  // Copies the tuple's values to `ids` and returns true, or returns false. `from`: Probe(h).
+  bool FindFrom(size_t from, uint64_t h, const std::string_view* texts, const uint8_t* present,
+                int64_t* ids) const {
+    for (size_t i = from;; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.at == 0) return false;
       if (s.hash == h && Equals(s.at - 1, texts, present)) {
@@ -161,6 +170,9 @@ class FlatTupleMap {
         return true;
       }
     }
+  }
+  bool Find(uint64_t h, const std::string_view* texts, const uint8_t* present, int64_t* ids) const {
+    return FindFrom(Probe(h), h, texts, present, ids);
   }
   // Adds a tuple (REQUIRES: absent) with its values. Returns false, adding nothing, when a value
   // is outside int32 or a text is 64 KiB or longer (entries are kept compact: the map is probed

@@ -212,31 +212,14 @@ class Importer {
     }
     // Rows of one resource repeat all their text columns: look the whole tuple up once (one
     // hash over the row's texts, no key built) before falling back to one dictionary lookup per
-    // column. A new tuple gets the next focus_tuples id.
+    // column. A new tuple gets the next focus_tuples id. The row's other columns are filled in
+    // while the tuple's entry is loaded.
     const size_t width = dict_cols_.size();
     const uint64_t hash = hash_;
-    const int64_t* ids = tuple_ids_.data();
-    if (!tuples_->Find(hash, texts_.data(), present_.data(), tuple_ids_.data())) {
-      for (size_t k = 0; k < width; ++k) {
-        tuple_ids_[k] = present_[k] ? DictId(dict_cols_[k], texts_[k]) : 0;
-      }
-      tuple_ids_[width] = next_tuple_++;
-      std::array<int64_t, RollupBuilder::kDims> dims;
-      for (size_t d = 0; d < dims.size(); ++d) {
-        dims[d] = rollup_at_[d] < 0 ? 0 : tuple_ids_[rollup_at_[d]];
-      }
-      tuple_ids_[width + 1] = rollup_.Group(dims);
-      new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
-      if (tuples_->size() < kMaxTuples) {
-        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());  // or not cached
-      }
-    }
-    rollup_.Add(ids[width + 1], row.charge_period_start, row.billed_cost);
-
+    const size_t probe = tuples_->Probe(hash);
     Value* out = &batch_[pending_ * per_row];
     out[0] = import_id;
     out[1] = line;
-    out[2] = ids[width];
     if (tagset_id) {
       out[3] = tagset_id;
     } else {
@@ -255,6 +238,25 @@ class Importer {
     }
     AssignText(&out[4 + n], row.raw_json);
     AssignText(&out[5 + n], row.extra_json);
+
+    const int64_t* ids = tuple_ids_.data();
+    if (!tuples_->FindFrom(probe, hash, texts_.data(), present_.data(), tuple_ids_.data())) {
+      for (size_t k = 0; k < width; ++k) {
+        tuple_ids_[k] = present_[k] ? DictId(dict_cols_[k], texts_[k]) : 0;
+      }
+      tuple_ids_[width] = next_tuple_++;
+      std::array<int64_t, RollupBuilder::kDims> dims;
+      for (size_t d = 0; d < dims.size(); ++d) {
+        dims[d] = rollup_at_[d] < 0 ? 0 : tuple_ids_[rollup_at_[d]];
+      }
+      tuple_ids_[width + 1] = rollup_.Group(dims);
+      new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
+      if (tuples_->size() < kMaxTuples) {
+        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());  // or not cached
+      }
+    }
+    out[2] = ids[width];
+    rollup_.Add(ids[width + 1], row.charge_period_start, row.billed_cost);
     if (++pending_ == options_.batch_rows) Flush();
     return OkStatus();
   }
