@@ -344,6 +344,9 @@ Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRo
                                 std::to_string(schema.width));
   }
   size_t out = 0;
+  std::string_view last_cost_text;  // the last cost text parsed in this row, and its value
+  Picos128 last_picos = 0;
+  int64_t last_micros = 0, last_rem = 0;
   for (size_t c = 0; c < cols.size(); ++c) {
     const FocusColumn& col = cols[c];
     int f = schema.index[c];
@@ -380,10 +383,21 @@ Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRo
         slot.s = v;
         break;
       case K::kCost: {
+        // Bills often repeat one amount in several cost columns: parse each text once per row.
         Picos128 picos;
-        if (const char* why = ParsePicos(v, &picos)) return error(col, v, why);
         int64_t micros, rem;
-        if (!SplitPicos(picos, &micros, &rem)) return error(col, v, "is out of range");
+        if (v == last_cost_text) {
+          picos = last_picos;
+          micros = last_micros;
+          rem = last_rem;
+        } else {
+          if (const char* why = ParsePicos(v, &picos)) return error(col, v, why);
+          if (!SplitPicos(picos, &micros, &rem)) return error(col, v, "is out of range");
+          last_cost_text = v;
+          last_picos = picos;
+          last_micros = micros;
+          last_rem = rem;
+        }
         slot.type = Cell::kInt;
         slot.i = micros;
         Cell& pico = row->values[out++];
