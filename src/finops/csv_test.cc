@@ -78,6 +78,15 @@ TEST(CsvReader, SameResultOneByteAtATime) {
   ExpectTricky(ReadAll(std::make_unique<TrickleSource>(kTricky)));
 }
 
+TEST(CsvReader, EscapedQuotesAtEveryPosition) {
+  auto recs =
+      ReadAll(MemorySource("\"\"\"a\"\"\",\"\"\"\",\"a\"\"\"\"b\",\"x\ny\"\"\"\n2,\"\",z\n"));
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[0].fields, (std::vector<std::string>{"\"a\"", "\"", "a\"\"b", "x\ny\""}));
+  EXPECT_EQ(recs[1].line, 3);
+  EXPECT_EQ(recs[1].fields, (std::vector<std::string>{"2", "", "z"}));
+}
+
 TEST(CsvReader, ParseAheadGivesTheSameRecordsLinesAndErrors) {
   ExpectTricky(ReadAll(MemorySource(kTricky), nullptr, true));
   ExpectTricky(ReadAll(std::make_unique<TrickleSource>(kTricky), nullptr, true));
