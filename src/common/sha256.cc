@@ -53,18 +53,29 @@ std::string Sha256::FinalHex() {
   return Hex(md, len);
 }
 
+// One-shot digests reuse a context per thread (EVP_Digest allocates and frees one per call).
+static unsigned OneShot(std::string_view data, unsigned char* md) {
+  struct Ctx {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Ctx c;
+  unsigned len = 0;
+  EVP_DigestInit_ex2(c.ctx, Md(), nullptr);
+  EVP_DigestUpdate(c.ctx, data.data(), data.size());
+  EVP_DigestFinal_ex(c.ctx, md, &len);
+  return len;
+}
+
 std::string Sha256Raw(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, Md(), nullptr);
+  unsigned len = OneShot(data, md);
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, Md(), nullptr);
-  return Hex(md, len);
+  return Hex(md, OneShot(data, md));
 }
 
 }  // namespace bursar
