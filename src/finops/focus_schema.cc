@@ -95,10 +95,8 @@ std::string RowsTableSql() {
         sql += ", " + std::string(c.sql) + " BIGINT, " + std::string(c.sql) + "_pico BIGINT";
         break;
       case ColumnKind::kTime:
-        sql += ", " + std::string(c.sql) + " BIGINT";
-        break;
       case ColumnKind::kText:
-      case ColumnKind::kEnum:  // ids into focus_dict
+      case ColumnKind::kEnum:  // text and enum columns: ids into focus_dict
         sql += ", " + std::string(c.sql) + " BIGINT";
         break;
       case ColumnKind::kDecimal:
