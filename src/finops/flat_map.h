@@ -215,7 +215,10 @@ class FlatTupleMap {
     for (size_t i = 0; i < width_; ++i) {
       uint16_t len;
       std::memcpy(&len, lens + i * sizeof len, sizeof len);
-      if (len != (present[i] ? texts[i].size() : kAbsent)) return false;
+      // A text of kAbsent bytes or more is never stored (Insert refuses it): no match.
+      if (present[i] ? (texts[i].size() >= kAbsent || len != texts[i].size()) : len != kAbsent) {
+        return false;
+      }
     }
     const char* p = lens + width_ * sizeof(uint16_t);
     for (size_t i = 0; i < width_; ++i) {
