@@ -416,9 +416,49 @@ int64_t NowMicros() {
 
 }  // namespace
 
+namespace {
+
+// SQLite: a bulk import into a ledger that no other connection has open (the usual `bursar
+// import`) runs with a rollback journal, so its pages are written once, straight into the
+// database, rather than into the WAL and again into the database at the checkpoint (about 15%
+// of a 1M-row import). The import stays one atomic transaction either way. With another
+// connection open (a running gateway) the switch is refused at once and the import uses the WAL.
+class BulkLoadJournal {
+ public:
+  explicit BulkLoadJournal(Db& db) : db_(db) {
+    if (db.dialect() != Dialect::kSqlite) return;
+    if (!db.ExecScript("PRAGMA busy_timeout=0").ok()) return;
+    auto mode = db.QueryAll("PRAGMA journal_mode=DELETE");
+    switched_ = mode.ok() && !mode->empty() && mode->at(0).Text(0) == "delete";
+    (void)db.ExecScript("PRAGMA busy_timeout=5000");
+  }
+  ~BulkLoadJournal() {
+    if (switched_) (void)db_.QueryAll("PRAGMA journal_mode=WAL");
+  }
+  BulkLoadJournal(const BulkLoadJournal&) = delete;
+  BulkLoadJournal& operator=(const BulkLoadJournal&) = delete;
+
+ private:
+  Db& db_;
+  bool switched_ = false;
+};
+
+StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> source,
+                                       const std::string& name, const ImportOptions& options);
+
+}  // namespace
+
 StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
                                    const std::string& name, const ImportOptions& options) {
   BURSAR_RETURN_IF_ERROR(EnsureFocusSchema(db));
+  BulkLoadJournal journal(db);
+  return ImportFocusLoad(db, std::move(source), name, options);
+}
+
+namespace {
+
+StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> source,
+                                       const std::string& name, const ImportOptions& options) {
   Sha256 sha;
   // The file is read and hashed on a read-ahead thread, and split into records on another, while
   // this one decodes them.
@@ -521,6 +561,8 @@ StatusOr<ImportResult> ImportFocus(Db& db, std::unique_ptr<ByteSource> source,
   BURSAR_RETURN_IF_ERROR(tx.Commit());
   return result;
 }
+
+}  // namespace
 
 StatusOr<ImportResult> ImportFocusFile(Db& db, const std::string& path,
                                        const ImportOptions& options) {

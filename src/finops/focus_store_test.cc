@@ -280,6 +280,31 @@ TEST_P(FocusStoreTest, ReimportIsIdempotentWhateverTheNameOrCompression) {
   EXPECT_EQ(Count(db, "focus_tagsets"), tagsets);
 }
 
+// SQLite: an import with no other connection open runs with a rollback journal and leaves the
+// ledger in WAL mode; with another connection open (a gateway) it stays in WAL mode and still
+// loads everything, visible to that connection.
+TEST(FocusStoreSqliteTest, BulkJournalOnlyWhenAloneAndWalAfterwards) {
+  auto holder = testing::TestDb::Make(Backend::kSqlite);
+  ledger::Db& db = holder->db();
+  auto mode = [](ledger::Db& d) { return d.QueryAll("PRAGMA journal_mode")->at(0).Text(0); };
+  auto alone = ImportFocusFile(db, SamplePath(), {});
+  ASSERT_TRUE(alone.ok()) << alone.status().ToString();
+  EXPECT_EQ(mode(db), "wal");
+  EXPECT_EQ(db.QueryAll("SELECT COUNT(*) FROM focus_rows")->at(0).Int(0), 1000);
+
+  auto other = ledger::OpenDatabase(holder->url());  // e.g. a running gateway's connection
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE((*other)->QueryAll("SELECT COUNT(*) FROM focus_imports").ok());
+  std::string copy = (std::filesystem::path(holder->url()) / "second.csv").string();
+  std::string text = testing::ReadFile(SamplePath());
+  testing::WriteFile(copy, text + text.substr(text.find('\n') + 1));  // other bytes, 2000 rows
+  auto shared = ImportFocusFile(db, copy, {});
+  ASSERT_TRUE(shared.ok()) << shared.status().ToString();
+  EXPECT_EQ(shared->rows, 2000);
+  EXPECT_EQ(mode(**other), "wal");
+  EXPECT_EQ((*other)->QueryAll("SELECT COUNT(*) FROM focus_rows")->at(0).Int(0), 3000);
+}
+
 TEST_P(FocusStoreTest, ImportsGzip) {
   BURSAR_FINOPS_TEST_DB(db);
   std::string gz = Temp("sample.csv.gz");

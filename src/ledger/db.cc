@@ -260,7 +260,11 @@ class SqliteDb final : public Db {
     auto out = std::unique_ptr<SqliteDb>(new SqliteDb(std::move(db), url));
     BURSAR_RETURN_IF_ERROR(out->ExecScript("PRAGMA busy_timeout=5000"));
     if (path != ":memory:") {
-      BURSAR_RETURN_IF_ERROR(out->ExecScript("PRAGMA journal_mode=WAL"));
+      // A FOCUS import may hold the file in rollback-journal mode while it runs
+      // (finops/focus_store.cc, BulkLoadJournal): opening then keeps that mode (busy) rather
+      // than failing; the next open that finds the file free switches it back to WAL.
+      Status wal = out->ExecScript("PRAGMA journal_mode=WAL");
+      if (!wal.ok() && wal.code() != StatusCode::kUnavailable) return wal;
     }
     // temp_store=MEMORY keeps statement journals (multi-row INSERT ... ON CONFLICT ... RETURNING
     // opens one per statement) off the disk: they were most of the ledger thread's pwrite calls.

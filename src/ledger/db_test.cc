@@ -178,5 +178,28 @@ TEST(DbUrlTest, DirectoryGetsWalLedgerDb) {
   std::filesystem::remove_all(dir);
 }
 
+// While a bulk import holds the file in rollback-journal mode with its transaction open, another
+// process's open (a gateway starting) keeps that mode instead of failing; once the file is free,
+// an open switches it back to WAL.
+TEST(DbUrlTest, OpenDuringAJournalModeImportKeepsThatMode) {
+  std::string dir = testing::MakeTempDir();
+  auto importer = OpenDatabase(dir);
+  ASSERT_TRUE(importer.ok());
+  ASSERT_TRUE((*importer)->ExecScript("CREATE TABLE t (x INTEGER)").ok());
+  ASSERT_EQ((*importer)->QueryAll("PRAGMA journal_mode=DELETE")->at(0).Text(0), "delete");
+  ASSERT_TRUE((*importer)->ExecScript("BEGIN IMMEDIATE; INSERT INTO t VALUES (1)").ok());
+  auto gateway = OpenDatabase(dir);  // waits out the busy timeout, then goes on
+  ASSERT_TRUE(gateway.ok()) << gateway.status().ToString();
+  EXPECT_EQ((*gateway)->QueryAll("PRAGMA journal_mode")->at(0).Text(0), "delete");
+  ASSERT_TRUE((*importer)->ExecScript("COMMIT").ok());
+  EXPECT_EQ((*gateway)->QueryAll("SELECT COUNT(*) FROM t")->at(0).Int(0), 1);
+  gateway->reset();
+  importer->reset();
+  auto later = OpenDatabase(dir);
+  ASSERT_TRUE(later.ok());
+  EXPECT_EQ((*later)->QueryAll("PRAGMA journal_mode")->at(0).Text(0), "wal");
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace bursar::ledger
