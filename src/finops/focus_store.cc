@@ -1,7 +1,5 @@
 #include "finops/focus_store.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -14,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/sha256.h"
 #include "finops/flat_map.h"
 #include "finops/focus_rollup.h"
 #include "finops/ordered_worker.h"
@@ -25,30 +24,6 @@ namespace {
 using ledger::Db;
 using ledger::Dialect;
 using ledger::Value;
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void Update(std::string_view data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
-  std::string HexDigest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    static const char* kHex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-      out.push_back(kHex[md[i] >> 4]);
-      out.push_back(kHex[md[i] & 15]);
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 // A multi-row INSERT of `rows` rows with `cols` (stored column indexes) after `lead` and before
 // `tail` columns, into `table` (columns not named stay NULL).
@@ -534,7 +509,7 @@ StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> sourc
     result.billed_cost += row.billed_cost;
   }
   BURSAR_RETURN_IF_ERROR(importer.Finish());
-  result.sha256 = sha.HexDigest();
+  result.sha256 = sha.FinalHex();
 
   BURSAR_ASSIGN_OR_RETURN(
       auto dup, db.QueryAll("SELECT id FROM focus_imports WHERE sha256 = $1", {result.sha256}));
