@@ -55,7 +55,7 @@ class LedgerWriter {
     // How long the writer lets a batch fill before its transaction (Flush and Close skip it).
     // Appenders wake the writer only when it is idle, so a busy gateway pays one wake-up and
     // one transaction per linger period rather than per record.
-    std::chrono::milliseconds linger{25};
+    std::chrono::milliseconds linger{10};
     int64_t segment_max_bytes = 64 << 20;  // rotate the log past this size
     bool sync = true;                      // fdatasync the log (false only in tests/benches)
   };
