@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "common/json_text.h"
 #include "gateway/handler_internal.h"
 #include "ledger/writer.h"
 
@@ -186,7 +187,7 @@ Awaitable<void> GatewayHandler::HandleAdmin(HttpRequest& req, ResponseWriter& ou
         if (!first) body += ',';
         first = false;
         body += R"({"name":")";
-        AppendJsonEscaped(body, b.name);
+        AppendJsonEscaped(&body, b.name);
         body += R"(","limit_micros":)" + std::to_string(b.limit) + R"(,"spent_micros":)" +
                 std::to_string(b.spent) + R"(,"reserved_micros":)" + std::to_string(b.reserved) +
                 R"(,"alerts_fired":)" + std::to_string(b.alerts_fired) + R"(,"downgrades":)" +
@@ -198,7 +199,7 @@ Awaitable<void> GatewayHandler::HandleAdmin(HttpRequest& req, ResponseWriter& ou
   } else if (path == "/admin/config" && req.method == "GET") {
     auto snap = snapshots_.Get();
     std::string body = R"({"commit":")";
-    if (snap) AppendJsonEscaped(body, snap->commit);
+    if (snap) AppendJsonEscaped(&body, snap->commit);
     body += R"(","routes":)" + std::to_string(snap ? snap->routes.size() : 0) + R"(,"models":)" +
             std::to_string(snap ? snap->models.size() : 0) + R"(,"api_keys":)" +
             std::to_string(snap ? snap->keys_by_digest.size() : 0) + "}";

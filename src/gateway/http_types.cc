@@ -1,6 +1,6 @@
 #include "gateway/http_types.h"
 
-#include <cstdio>
+#include "common/json_text.h"
 
 namespace bursar::gateway {
 
@@ -59,15 +59,15 @@ std::string_view ReasonPhrase(int status) {
 
 std::string ErrorJson(std::string_view message, std::string_view type, std::string_view code) {
   std::string out = R"({"error":{"message":")";
-  AppendJsonEscaped(out, message);
+  AppendJsonEscaped(&out, message);
   out += R"(","type":")";
-  AppendJsonEscaped(out, type);
+  AppendJsonEscaped(&out, type);
   out += R"(","param":null,"code":)";
   if (code.empty()) {
     out += "null";
   } else {
     out += '"';
-    AppendJsonEscaped(out, code);
+    AppendJsonEscaped(&out, code);
     out += '"';
   }
   out += "}}";

@@ -11,8 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/json_text.h"
-
 namespace bursar::gateway {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -38,10 +36,5 @@ std::string_view ReasonPhrase(int status);
 
 // OpenAI's error JSON: {"error":{"message":..,"type":..,"param":null,"code":..}}.
 std::string ErrorJson(std::string_view message, std::string_view type, std::string_view code);
-
-// Escapes a string for inclusion between JSON double quotes (common/json_text.h).
-inline void AppendJsonEscaped(std::string& out, std::string_view s) {
-  bursar::AppendJsonEscaped(&out, s);
-}
 
 }  // namespace bursar::gateway

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "common/json_text.h"
 #include "common/sha256.h"
 #include "gateway/http_types.h"
 
@@ -86,7 +87,7 @@ std::string Snapshot::ModelsJson(const config::ApiKey& key) const {
     if (!first) out += ',';
     first = false;
     out += R"({"id":")";
-    AppendJsonEscaped(out, route.meta.name);
+    AppendJsonEscaped(&out, route.meta.name);
     out += R"(","object":"model","created":0,"owned_by":"bursar"})";
   }
   out += "]}";
