@@ -402,10 +402,11 @@ class BulkLoadJournal {
  public:
   explicit BulkLoadJournal(Db& db) : db_(db) {
     if (db.dialect() != Dialect::kSqlite) return;
-    if (!db.ExecScript("PRAGMA busy_timeout=0").ok()) return;
+    auto timeout = db.QueryAll("PRAGMA busy_timeout");  // the connection's own, restored below
+    if (!timeout.ok() || timeout->empty() || !db.ExecScript("PRAGMA busy_timeout=0").ok()) return;
     auto mode = db.QueryAll("PRAGMA journal_mode=DELETE");
     switched_ = mode.ok() && !mode->empty() && mode->at(0).Text(0) == "delete";
-    (void)db.ExecScript("PRAGMA busy_timeout=5000");
+    (void)db.ExecScript("PRAGMA busy_timeout=" + std::to_string(timeout->at(0).Int(0)));
   }
   ~BulkLoadJournal() {
     if (switched_) (void)db_.QueryAll("PRAGMA journal_mode=WAL");
