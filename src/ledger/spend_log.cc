@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 namespace bursar::ledger {
 namespace {
@@ -40,6 +42,28 @@ Status SyncDir(const std::string& dir) {
   return OkStatus();
 }
 
+// "<crc> " (9 bytes) for a payload.
+void CrcPrefix(std::string_view payload, char out[9]) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  uint32_t crc = Crc(payload);
+  for (int i = 7; i >= 0; --i, crc >>= 4) out[i] = kHex[crc & 0xf];
+  out[8] = ' ';
+}
+
+Status PwriteAll(int fd, const char* data, size_t n, uint64_t offset, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(offset));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path);
+    }
+    data += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return OkStatus();
+}
+
 Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
   while (n > 0) {
     ssize_t w = ::write(fd, data, n);
@@ -55,15 +79,26 @@ Status WriteAll(int fd, const char* data, size_t n, const std::string& path) {
 
 }  // namespace
 
+struct SpendLog::Mapped {
+  uint64_t segment = 0;
+  std::string path;
+  int fd = -1;
+  char* base = nullptr;  // cap bytes mapped MAP_SHARED (null when cap == 0)
+  size_t cap = 0;
+  std::atomic<uint64_t> next{0};    // bytes reserved so far
+  std::atomic<int> writers{0};      // appends using this mapping right now
+  std::atomic<int64_t> records{0};  // lines completely written
+  ~Mapped() {
+    if (base) ::munmap(base, cap);
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 std::string SpendLog::Frame(std::string_view payload) {
-  char crc[9];
-  std::snprintf(crc, sizeof crc, "%08x", Crc(payload));
-  std::string line;
-  line.reserve(payload.size() + 10);
-  line.append(crc, 8);
-  line.push_back(' ');
-  line.append(payload);
-  line.push_back('\n');
+  std::string line(payload.size() + 10, '\0');
+  CrcPrefix(payload, line.data());
+  std::memcpy(line.data() + 9, payload.data(), payload.size());
+  line.back() = '\n';
   return line;
 }
 
@@ -114,7 +149,95 @@ StatusOr<std::unique_ptr<SpendLog>> SpendLog::Open(const Options& options) {
   return log;
 }
 
+StatusOr<std::unique_ptr<SpendLog::Mapped>> SpendLog::MapSegment(uint64_t segment) {
+  auto m = std::make_unique<Mapped>();
+  m->segment = segment;
+  m->path = SegmentPath(segment);
+  m->fd = ::open(m->path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (m->fd < 0) return Errno("open", m->path);
+  size_t cap = options_.map_bytes;
+  if (cap > 0 && ::fallocate(m->fd, 0, 0, static_cast<off_t>(cap)) != 0) {
+    if (errno != EOPNOTSUPP) {
+      Status s = Errno("fallocate", m->path);
+      ::unlink(m->path.c_str());
+      return s;
+    }
+    cap = 0;  // a file system without fallocate: every append uses pwrite
+  }
+  if (cap > 0) {
+    void* p = ::mmap(nullptr, cap, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+    if (p == MAP_FAILED) {
+      Status s = Errno("mmap", m->path);
+      ::unlink(m->path.c_str());
+      return s;
+    }
+    m->base = static_cast<char*>(p);
+    m->cap = cap;
+  }
+  return m;
+}
+
+int64_t SpendLog::RetireMappedLocked(std::unique_ptr<Mapped> m) {
+  if (!m) return 0;
+  if (mapped_.load() == m.get()) mapped_.store(nullptr);
+  // An appender that saw this mapping either registered before the store above (waited for
+  // here) or sees the store when it checks again, and leaves.
+  while (m->writers.load() != 0) std::this_thread::yield();
+  const uint64_t size = m->next.load();
+  if (::ftruncate(m->fd, static_cast<off_t>(size)) != 0 && error_.ok()) {
+    error_ = Errno("ftruncate", m->path);
+    broken_.store(true);
+  }
+  return m->records.load();
+}
+
+Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
+  Mapped* m = nullptr;
+  for (;;) {
+    if (broken_.load(std::memory_order_acquire)) {
+      std::lock_guard<std::mutex> lock(mu_);
+      return error_;
+    }
+    m = mapped_.load();
+    if (!m) return FailedPreconditionError("spend log is closed");
+    m->writers.fetch_add(1);
+    if (mapped_.load() == m) break;
+    m->writers.fetch_sub(1);  // retired meanwhile: take the new one
+  }
+  const size_t n = payload.size() + 10;
+  const uint64_t off = m->next.fetch_add(n, std::memory_order_relaxed);
+  Status s;
+  if (off + n <= m->cap) {
+    char* p = m->base + off;
+    CrcPrefix(payload, p);
+    std::memcpy(p + 9, payload.data(), payload.size());
+    p[n - 1] = '\n';
+  } else {
+    std::string line = Frame(payload);
+    s = PwriteAll(m->fd, line.data(), line.size(), off, m->path);
+  }
+  if (s.ok()) m->records.fetch_add(1, std::memory_order_relaxed);
+  const uint64_t seg = m->segment;
+  m->writers.fetch_sub(1);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_.ok()) error_ = s;
+    broken_.store(true, std::memory_order_release);
+    return s;
+  }
+  if (segment) *segment = seg;
+  return OkStatus();
+}
+
 Status SpendLog::OpenSegmentLocked(uint64_t segment) {
+  if (!options_.sync) {
+    BURSAR_ASSIGN_OR_RETURN(std::unique_ptr<Mapped> m, MapSegment(segment));
+    segment_ = segment;
+    segment_path_ = m->path;
+    mapped_.store(m.get());
+    mapped_owner_ = std::move(m);
+    return OkStatus();
+  }
   std::string path = SegmentPath(segment);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return Errno("open", path);
@@ -135,38 +258,15 @@ Status SpendLog::OpenSegmentLocked(uint64_t segment) {
 }
 
 Status SpendLog::Append(std::string_view payload, uint64_t* segment) {
-  if (payload.find('\n') != std::string_view::npos) {
-    return InvalidArgumentError("spend log: payload contains a newline");
+  if (payload.find('\n') != std::string_view::npos ||
+      payload.find('\0') != std::string_view::npos) {
+    return InvalidArgumentError("spend log: payload contains a newline or NUL");
   }
+  if (!options_.sync) return AppendMapped(payload, segment);
   std::string line = Frame(payload);
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return FailedPreconditionError("spend log is closed");
   if (!error_.ok()) return error_;
-  if (!options_.sync) {
-    // No fdatasync to share: each appender writes its own line, outside the lock (O_APPEND
-    // writes to a regular file never interleave). The lock only hands out the segment; Rotate
-    // and Close wait for writes in flight so that a closed segment's count is exact.
-    cv_.wait(lock, [this] { return !flushing_; });
-    if (closed_) return FailedPreconditionError("spend log is closed");
-    if (!error_.ok()) return error_;
-    const int fd = fd_;
-    const uint64_t seg = segment_;
-    ++in_flight_;
-    lock.unlock();
-    Status s = WriteAll(fd, line.data(), line.size(), segment_path_);
-    lock.lock();
-    --in_flight_;
-    if (s.ok()) {
-      segment_bytes_ += static_cast<int64_t>(line.size());
-      ++segment_records_;
-    } else if (error_.ok()) {
-      error_ = s;
-    }
-    if (in_flight_ == 0 && flushing_) cv_.notify_all();
-    if (!s.ok()) return s;
-    if (segment) *segment = seg;
-    return OkStatus();
-  }
   pending_.append(line);
   ++pending_count_;
   const uint64_t ticket = ++next_ticket_;
@@ -216,13 +316,6 @@ uint64_t SpendLog::SegmentOfTicketLocked(uint64_t ticket) const {
 
 Status SpendLog::FlushPendingLocked(std::unique_lock<std::mutex>& lock) {
   cv_.wait(lock, [this] { return !flushing_; });
-  if (in_flight_ > 0) {
-    // Unsynced appends write outside the lock: hold new ones back until these are done.
-    flushing_ = true;
-    cv_.wait(lock, [this] { return in_flight_ == 0; });
-    flushing_ = false;
-    cv_.notify_all();
-  }
   if (durable_ticket_ == next_ticket_) return error_;
   // Write what is pending while holding the lock: appenders wait for one write + fdatasync.
   const std::string& path = segment_path_;
@@ -239,6 +332,19 @@ Status SpendLog::FlushPendingLocked(std::unique_lock<std::mutex>& lock) {
 StatusOr<SpendLog::Closed> SpendLog::Rotate() {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return FailedPreconditionError("spend log is closed");
+  if (!options_.sync) {
+    // Map the next segment first: appends move on to it while the old one drains.
+    BURSAR_ASSIGN_OR_RETURN(std::unique_ptr<Mapped> next, MapSegment(segment_ + 1));
+    std::unique_ptr<Mapped> old = std::move(mapped_owner_);
+    mapped_owner_ = std::move(next);
+    mapped_.store(mapped_owner_.get());
+    segment_ = mapped_owner_->segment;
+    segment_path_ = mapped_owner_->path;
+    const uint64_t old_segment = old->segment;
+    const int64_t records = RetireMappedLocked(std::move(old));
+    if (!error_.ok()) return error_;
+    return Closed{old_segment, records};
+  }
   BURSAR_RETURN_IF_ERROR(FlushPendingLocked(lock));
   Closed closed{segment_, segment_records_};
   int old_fd = fd_;
@@ -256,6 +362,7 @@ uint64_t SpendLog::current_segment() const {
 
 int64_t SpendLog::current_segment_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!options_.sync) return mapped_owner_ ? static_cast<int64_t>(mapped_owner_->next.load()) : 0;
   return segment_bytes_;
 }
 
@@ -274,8 +381,15 @@ Status SpendLog::DeleteSegment(uint64_t segment) {
 void SpendLog::Close() {
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return;
-  (void)FlushPendingLocked(lock);
   closed_ = true;
+  if (!options_.sync) {
+    const std::string path = mapped_owner_ ? mapped_owner_->path : "";
+    const int64_t records = RetireMappedLocked(std::move(mapped_owner_));
+    // An empty segment holds nothing to replay.
+    if (!path.empty() && records == 0 && error_.ok()) ::unlink(path.c_str());
+    return;
+  }
+  (void)FlushPendingLocked(lock);
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;
@@ -313,6 +427,11 @@ StatusOr<SpendLog::ReadStats> SpendLog::ParseSegment(
   ReadStats stats;
   std::string_view rest(data);
   while (!rest.empty()) {
+    // NUL runs: preallocated space never written (a mapped segment after a crash) or an append
+    // cut off mid-copy. A record never holds a NUL, so one starts after the last NUL of a line.
+    size_t start = rest.find_first_not_of('\0');
+    if (start == std::string_view::npos) break;
+    rest.remove_prefix(start);
     size_t nl = rest.find('\n');
     if (nl == std::string_view::npos) {  // torn last line
       ++stats.skipped;
@@ -320,6 +439,12 @@ StatusOr<SpendLog::ReadStats> SpendLog::ParseSegment(
     }
     std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl + 1);
+    const size_t z = line.rfind('\0');
+    if (z != std::string_view::npos) {
+      ++stats.skipped;  // a cut-off append; what follows its last NUL may be the next record
+      line.remove_prefix(z + 1);
+      if (line.empty()) continue;
+    }
     uint32_t crc = 0;
     bool ok = line.size() >= 9 && line[8] == ' ';
     for (size_t i = 0; ok && i < 8; ++i) {
@@ -330,7 +455,7 @@ StatusOr<SpendLog::ReadStats> SpendLog::ParseSegment(
     }
     std::string_view payload = ok ? line.substr(9) : std::string_view();
     if (!ok || Crc(payload) != crc) {
-      ++stats.skipped;
+      if (z == std::string_view::npos) ++stats.skipped;  // else the rest of that cut append
       continue;
     }
     BURSAR_RETURN_IF_ERROR(on_record(payload));

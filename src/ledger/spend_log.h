@@ -10,9 +10,17 @@
 //
 // With sync (group commit): concurrent Append calls are batched; one caller (the leader) writes
 // every pending line with one write() and one fdatasync() while the others wait, so N threads
-// cost about one fsync per batch, not per record. Without sync: each Append writes its own line
-// with one write() on the O_APPEND file outside the lock (such writes never interleave), and
-// Rotate/Close wait for writes in flight, so a segment's record count is always exact.
+// cost about one fsync per batch, not per record.
+//
+// Without sync (the gateway's default: records must survive kill -9, not power loss): the
+// segment is preallocated (fallocate, so a full disk fails the open, not a later write) and
+// mapped MAP_SHARED. An Append reserves its line's bytes with one atomic add and copies the line
+// into the mapping: no system call and no lock. The page cache owns those bytes as soon as the
+// copy is done, so they survive the process being killed. Lines past the mapping (a writer that
+// rotates late) go out with pwrite at their reserved offset. Rotate/Close wait for appends in
+// flight, then trim the file to the bytes reserved. After a crash a segment may end in unused
+// preallocated space, and an append killed mid-copy leaves its bytes partly NUL: records never
+// contain NUL, so ReadSegment skips NUL runs and starts a record after the last NUL of a line.
 //
 // Thread safety: Append, Rotate, current_segment and Close may be called from any thread.
 // Errors: an I/O error fails the batch that hit it and every later Append (the log is then
@@ -20,6 +28,7 @@
 // whose Append failed.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -38,7 +47,9 @@ class SpendLog {
  public:
   struct Options {
     std::string dir;   // created if missing
-    bool sync = true;  // fdatasync each batch (false only in tests/benches)
+    bool sync = true;  // fdatasync each batch; false: the mapped segments above
+    // Without sync: bytes preallocated and mapped per segment (appends beyond use pwrite).
+    size_t map_bytes = 80 << 20;
   };
 
   // Opens DIR and starts a new segment numbered after the highest existing one; it never appends
@@ -50,8 +61,8 @@ class SpendLog {
   SpendLog(const SpendLog&) = delete;
   SpendLog& operator=(const SpendLog&) = delete;
 
-  // Appends one payload (REQUIRES: no '\n') and returns once it is durable. `segment` (optional)
-  // receives the sequence number of the segment the line went to.
+  // Appends one payload (REQUIRES: no '\n' or NUL) and returns once it is durable. `segment`
+  // (optional) receives the sequence number of the segment the line went to.
   Status Append(std::string_view payload, uint64_t* segment = nullptr);
 
   // Closes the current segment and starts the next one; returns the closed segment's number and
@@ -97,7 +108,13 @@ class SpendLog {
   static std::string Frame(std::string_view payload);
 
  private:
+  struct Mapped;  // the current segment without sync
   explicit SpendLog(Options options);
+  Status AppendMapped(std::string_view payload, uint64_t* segment);
+  StatusOr<std::unique_ptr<Mapped>> MapSegment(uint64_t segment);
+  // Takes a mapping out of service (if current), waits for its appends, trims the file to the
+  // bytes reserved and closes it. Returns its record count. REQUIRES: mu_ held.
+  int64_t RetireMappedLocked(std::unique_ptr<Mapped> m);
   Status OpenSegmentLocked(uint64_t segment);
   void FinishBatchLocked(const Status& s, int64_t bytes, int64_t count, uint64_t last);
   Status FlushPendingLocked(std::unique_lock<std::mutex>& lock);
@@ -118,12 +135,17 @@ class SpendLog {
   int64_t pending_count_ = 0;
   uint64_t next_ticket_ = 0;     // tickets handed to appenders (1-based)
   uint64_t durable_ticket_ = 0;  // every ticket <= this is durable (or failed)
-  bool flushing_ = false;        // a leader is writing a batch (or Rotate/Close drain writes)
-  int in_flight_ = 0;            // unsynced appends writing outside the lock
+  bool flushing_ = false;        // a leader is writing a batch
   bool closed_ = false;
   Status error_;                                 // sticky I/O error
   uint64_t failed_from_ = 0;                     // tickets >= this failed
   std::map<uint64_t, uint64_t> segment_starts_;  // first ticket -> segment it went to
+
+  // Without sync: the current segment's mapping; appends take it without the lock. Replaced
+  // under mu_ (the old one is retired once its appenders left).
+  std::unique_ptr<Mapped> mapped_owner_;  // guarded by mu_
+  std::atomic<Mapped*> mapped_{nullptr};
+  std::atomic<bool> broken_{false};  // error_ is set (checked without the lock)
 };
 
 }  // namespace bursar::ledger

@@ -1,6 +1,9 @@
 #include "ledger/spend_log.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -115,8 +118,10 @@ TEST_F(SpendLogTest, RotateCountsRecordsAndMovesOn) {
 // Many threads append at once while another rotates: every acknowledged payload is in exactly
 // one segment, in the segment Append reported, and each rotation counts its segment exactly.
 // With fdatasync the appends are batched by group commit; without, each writes outside the lock.
-void ManyThreadsLoseNothing(const std::string& dir_, bool sync) {
-  auto opened = SpendLog::Open({dir_, sync});
+void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes = 80 << 20) {
+  SpendLog::Options options{dir_, sync};
+  options.map_bytes = map_bytes;
+  auto opened = SpendLog::Open(options);
   ASSERT_TRUE(opened.ok());
   SpendLog& log = **opened;
   constexpr int kThreads = 16, kPerThread = 300;
@@ -176,6 +181,80 @@ TEST_F(SpendLogTest, GroupCommitUnderManyThreadsLosesNothing) {
 
 TEST_F(SpendLogTest, UnsyncedAppendsUnderManyThreadsLoseNothing) {
   ManyThreadsLoseNothing(dir_, false);
+}
+
+// A mapping of 2 KB: most lines of a segment go past it, through pwrite at their offsets.
+TEST_F(SpendLogTest, UnsyncedAppendsPastTheMappingLoseNothing) {
+  ManyThreadsLoseNothing(dir_, false, 2048);
+}
+
+// The mapped log's promise: a record whose Append returned is in the file even when the process
+// is killed right after, without Close (the file still has its preallocated NUL tail).
+TEST_F(SpendLogTest, KilledProcessLeavesEveryAppendedRecord) {
+  constexpr int kRecords = 5000;
+  SpendLog::Options options{dir_, false};
+  options.map_bytes = 1 << 20;
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto log = SpendLog::Open(options);
+    if (!log.ok()) ::_exit(2);
+    for (int i = 0; i < kRecords; ++i) {
+      if (!(*log)->Append("{\"n\":" + std::to_string(i) + "}").ok()) ::_exit(3);
+    }
+    ::raise(SIGKILL);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wstatus)) << "child exited with " << WEXITSTATUS(wstatus);
+  std::string path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().filename().string().starts_with("spend-")) path = entry.path().string();
+  }
+  ASSERT_FALSE(path.empty());
+  EXPECT_EQ(std::filesystem::file_size(path), options.map_bytes);  // never trimmed
+  SpendLog::ReadStats stats;
+  std::vector<std::string> got = ReadAll(path, &stats);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kRecords));
+  EXPECT_EQ(stats.skipped, 0);
+  for (int i = 0; i < kRecords; ++i) EXPECT_EQ(got[i], "{\"n\":" + std::to_string(i) + "}");
+}
+
+// An append killed mid-copy leaves some of its bytes NUL; the records after it still count.
+TEST_F(SpendLogTest, AppendCutOffMidCopyIsSkippedAndTheNextRecordKept) {
+  for (size_t zero_from : {size_t{0}, size_t{4}, size_t{12}}) {
+    std::string cut = SpendLog::Frame("{\"cut\":true}");
+    for (size_t i = zero_from; i < cut.size(); i += 3) cut[i] = '\0';  // newline included
+    std::string data =
+        SpendLog::Frame("first") + cut + SpendLog::Frame("after") + std::string(300, '\0');
+    std::vector<std::string> got;
+    auto stats = SpendLog::ParseSegment(data, [&](std::string_view p) {
+      got.emplace_back(p);
+      return OkStatus();
+    });
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(got, (std::vector<std::string>{"first", "after"})) << zero_from;
+    EXPECT_EQ(stats->skipped, 1) << zero_from;
+  }
+  // Its newline written but a byte before it not: the CRC catches it.
+  std::string cut = SpendLog::Frame("{\"cut\":true}");
+  cut[12] = '\0';
+  std::string data = cut + SpendLog::Frame("after");
+  int n = 0;
+  auto stats = SpendLog::ParseSegment(data, [&](std::string_view p) {
+    EXPECT_EQ(p, "after");
+    ++n;
+    return OkStatus();
+  });
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(stats->skipped, 1);
+}
+
+TEST_F(SpendLogTest, PayloadWithNulIsRefused) {
+  auto log = SpendLog::Open({dir_, false});
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ((*log)->Append(std::string_view("a\0b", 3)).code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -28,8 +28,11 @@ StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const Options& option
   if (w->options_.queue_capacity == 0) w->options_.queue_capacity = 1;
   std::string url = options.store_url.empty() ? options.log_dir : options.store_url;
   BURSAR_ASSIGN_OR_RETURN(w->store_, Store::Open(url));
-  BURSAR_ASSIGN_OR_RETURN(w->log_,
-                          SpendLog::Open(SpendLog::Options{options.log_dir, options.sync}));
+  SpendLog::Options log_options{options.log_dir, options.sync};
+  // Room for a segment to pass segment_max_bytes before the writer rotates it.
+  log_options.map_bytes = static_cast<size_t>(std::max<int64_t>(
+      options.segment_max_bytes + options.segment_max_bytes / 4, int64_t{64} << 10));
+  BURSAR_ASSIGN_OR_RETURN(w->log_, SpendLog::Open(log_options));
   BURSAR_RETURN_IF_ERROR(w->ReplaySegments(w->log_->existing_segments()));
   w->thread_ = std::thread([p = w.get()] { p->Run(); });
   return w;
