@@ -71,7 +71,7 @@ std::unique_ptr<ByteSource> MemorySource(std::string data) {
 struct CsvReader::AheadBatch {
   std::string bytes;
   struct FieldRef {
-    size_t offset, size;
+    uint32_t offset, size;  // into bytes (a batch holds at most kBytes plus one record)
     bool quoted;
   };
   std::vector<FieldRef> fields;
@@ -142,14 +142,26 @@ class CsvReader::Ahead {
           b->end = true;
           break;
         }
+        // The record's fields (unescaped in place) lie within its bytes in the inner buffer:
+        // copy those bytes once and keep each field as an offset into the copy.
         const size_t n = inner_->size();
+        const char* begin = inner_->buf_.data() + inner_->record_begin_;
+        const size_t base = b->bytes.size();
+        const size_t len = inner_->pos_ - inner_->record_begin_;
+        if (base + len > UINT32_MAX) {
+          b->error = InvalidArgumentError(inner_->name_ + ":" + std::to_string(inner_->line()) +
+                                          ": record longer than 4 GiB");
+          b->end = true;
+          break;
+        }
         b->records.push_back({inner_->line(), b->fields.size(), n});
+        b->bytes.append(begin, len);
         size_t at = b->fields.size();
         b->fields.resize(at + n);
         for (size_t i = 0; i < n; ++i) {
           std::string_view f = inner_->field(i);
-          b->fields[at + i] = {b->bytes.size(), f.size(), inner_->quoted(i)};
-          b->bytes.append(f);
+          b->fields[at + i] = {static_cast<uint32_t>(base + (f.data() - begin)),
+                               static_cast<uint32_t>(f.size()), inner_->quoted(i)};
         }
       }
       bool end = b->end;
@@ -237,6 +249,7 @@ int CsvReader::ParseRecord(Status* error) {
   const char* b = buf_.data();
   const char delim = options_.delimiter;
   size_t p = pos_;
+  const size_t begin = pos_;
   int64_t newlines = 0;
   spans_.clear();
   auto fail = [&](int64_t at_line, const std::string& what) {
@@ -326,6 +339,7 @@ int CsvReader::ParseRecord(Status* error) {
     }
     fields_.push_back({std::string_view(data + s.begin, end - s.begin), s.quoted});
   }
+  record_begin_ = begin;
   record_line_ = line_;
   line_ += newlines;
   return 1;

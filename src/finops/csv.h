@@ -95,8 +95,10 @@ class CsvReader {
   CsvOptions options_;
   std::function<void(std::string_view)> observer_;
   std::vector<char> buf_;
-  size_t pos_ = 0;  // start of unparsed data
-  size_t len_ = 0;  // bytes of valid data in buf_
+  size_t pos_ = 0;           // start of unparsed data
+  size_t record_begin_ = 0;  // where the current record starts in buf_ (its fields lie between
+                             // here and pos_)
+  size_t len_ = 0;           // bytes of valid data in buf_
   bool eof_ = false;
   bool started_ = false;
   int64_t line_ = 1;         // line at pos_
