@@ -82,7 +82,11 @@ class FlatTextMap {
     for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.entry == 0) return nullptr;
-      if (s.hash == h && KeyOf(s.entry - 1) == key) return &values_[s.entry - 1];
+      if (s.hash != h) continue;
+      std::string_view k = KeyOf(s.entry - 1);
+      if (k.size() == key.size() && SameBytes(k.data(), key.data(), key.size())) {
+        return &values_[s.entry - 1];
+      }
     }
   }
   // Adds `key` -> `value` (REQUIRES: key absent).
@@ -123,67 +127,122 @@ class FlatTextMap {
   std::vector<int64_t> values_;
 };
 
-// A tuple of `width` optional texts (`present[i]` 0: absent) -> `values` int32-sized values. An
-// entry is one run of the arena (values, lengths, texts), so a hit touches the slot and one place
-// in the arena.
+// Copies `n` bytes with a few overlapping word moves when short (no call for the common sizes).
+inline void CopyBytes(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
+// A tuple of `width` optional texts encoded as one run of bytes (per text: its length as uint16,
+// 0xFFFF when absent, then its bytes) and the hash of that run: the key of FlatTupleMap, built
+// once per row so that the lookup hashes and compares one run instead of `width` texts.
+class TupleKey {
+ public:
+  // Encodes the tuple (`present[i]` 0: absent). False when a text is 64 KiB - 1 or longer: such
+  // a tuple has no key (and is never cached).
+  bool Set(const std::string_view* texts, const uint8_t* present, size_t width) {
+    size_t need = width * sizeof(uint16_t);
+    for (size_t i = 0; i < width; ++i) {
+      if (!present[i]) continue;
+      if (texts[i].size() >= kAbsent) return ok_ = false;
+      need += texts[i].size();
+    }
+    if (buf_.size() < need) buf_.resize(need * 2);
+    char* p = buf_.data();
+    for (size_t i = 0; i < width; ++i) {
+      uint16_t len = present[i] ? static_cast<uint16_t>(texts[i].size()) : kAbsent;
+      std::memcpy(p, &len, sizeof len);
+      p += sizeof len;
+      if (present[i]) {
+        CopyBytes(p, texts[i].data(), texts[i].size());
+        p += texts[i].size();
+      }
+    }
+    size_ = need;
+    hash_ = HashBytes(buf_.data(), size_, width);
+    return ok_ = true;
+  }
+  bool ok() const { return ok_; }
+  std::string_view bytes() const { return std::string_view(buf_.data(), size_); }
+  uint64_t hash() const { return hash_; }
+
+ private:
+  static constexpr uint16_t kAbsent = 0xFFFF;
+  std::vector<char> buf_;
+  size_t size_ = 0;
+  uint64_t hash_ = 0;
+  bool ok_ = false;
+};
+
+// A tuple of texts (its TupleKey) -> `values` int32-sized values. An entry is one run of the
+// arena (values, key length, key bytes), so a hit touches the slot and one place in the arena.
 class FlatTupleMap {
  public:
-  FlatTupleMap(size_t width, size_t values) : width_(width), values_(values) {
-    slots_.assign(1024, Slot{});
-  }
+  explicit FlatTupleMap(size_t values) : values_(values) { slots_.assign(1024, Slot{}); }
 
-  size_t width() const { return width_; }
   size_t size() const { return size_; }
 
-  // Hash of a tuple; pass it to Find and Insert.
-  static uint64_t Hash(const std::string_view* texts, const uint8_t* present, size_t width) {
-    uint64_t h = width;
-    for (size_t i = 0; i < width; ++i) {
-      h = present[i] ? HashBytes(texts[i].data(), texts[i].size(), h)
-                     : h * 0x9E3779B97F4A7C15ull + 1;
-    }
-    return h;
+  // Starts loading the slot where a lookup of `key` begins.
+  void Prefetch(const TupleKey& key) const {
+    __builtin_prefetch(&slots_[key.hash() & (slots_.size() - 1)]);
   }
-  // Starts loading the slot where a lookup of hash `h` begins.
-  void Prefetch(uint64_t h) const { __builtin_prefetch(&slots_[h & (slots_.size() - 1)]); }
-  // Where a lookup of hash `h` stops first (an empty slot or one holding `h`); starts loading
-  // that entry, so the caller can do other work before FindFrom compares it.
-  size_t Probe(uint64_t h) const {
+  // Where a lookup of `key` stops first (an empty slot or one holding its hash); starts loading
+  // that entry, so the caller can do other work before FindFrom compares it. REQUIRES: key.ok().
+  size_t Probe(const TupleKey& key) const {
+    const uint64_t h = key.hash();
     size_t i = h & (slots_.size() - 1);
     while (slots_[i].at != 0 && slots_[i].hash != h) i = (i + 1) & (slots_.size() - 1);
     if (slots_[i].at != 0) __builtin_prefetch(arena_.data() + slots_[i].at - 1);
     return i;
   }
-  // Copies the tuple's values to `ids` and returns true, or returns false. `from`: Probe(h).
-  bool FindFrom(size_t from, uint64_t h, const std::string_view* texts, const uint8_t* present,
-                int64_t* ids) const {
+  // Copies the tuple's values to `ids` and returns true, or returns false. `from`: Probe(key).
+  bool FindFrom(size_t from, const TupleKey& key, int64_t* ids) const {
+    const uint64_t h = key.hash();
+    const std::string_view k = key.bytes();
     for (size_t i = from;; i = (i + 1) & (slots_.size() - 1)) {
       const Slot& s = slots_[i];
       if (s.at == 0) return false;
-      if (s.hash == h && Equals(s.at - 1, texts, present)) {
-        const char* p = arena_.data() + s.at - 1;
-        for (size_t k = 0; k < values_; ++k) {
-          int32_t v;
-          std::memcpy(&v, p + k * sizeof v, sizeof v);
-          ids[k] = v;
-        }
-        return true;
+      if (s.hash != h) continue;
+      const char* p = arena_.data() + s.at - 1;
+      uint32_t len;
+      std::memcpy(&len, p + values_ * sizeof(int32_t), sizeof len);
+      if (len != k.size() ||
+          std::memcmp(p + values_ * sizeof(int32_t) + sizeof len, k.data(), k.size()) != 0) {
+        continue;
       }
+      for (size_t v = 0; v < values_; ++v) {
+        int32_t x;
+        std::memcpy(&x, p + v * sizeof x, sizeof x);
+        ids[v] = x;
+      }
+      return true;
     }
   }
-  bool Find(uint64_t h, const std::string_view* texts, const uint8_t* present, int64_t* ids) const {
-    return FindFrom(Probe(h), h, texts, present, ids);
+  bool Find(const TupleKey& key, int64_t* ids) const {
+    return key.ok() && FindFrom(Probe(key), key, ids);
   }
-  // Adds a tuple (REQUIRES: absent) with its values. Returns false, adding nothing, when a value
-  // is outside int32 or a text is 64 KiB or longer (entries are kept compact: the map is probed
-  // once per imported row, and its size decides how often that misses the CPU caches).
-  bool Insert(uint64_t h, const std::string_view* texts, const uint8_t* present,
-              const int64_t* ids) {
+  // Adds a tuple (REQUIRES: absent) with its values. Returns false, adding nothing, when the key
+  // is not ok or a value is outside int32 (entries are kept compact: the map is probed once per
+  // imported row, and its size decides how often that misses the CPU caches).
+  bool Insert(const TupleKey& key, const int64_t* ids) {
+    if (!key.ok()) return false;
     for (size_t k = 0; k < values_; ++k) {
       if (ids[k] < INT32_MIN || ids[k] > INT32_MAX) return false;
-    }
-    for (size_t i = 0; i < width_; ++i) {
-      if (present[i] && texts[i].size() >= kAbsent) return false;
     }
     if ((size_ + 1) * 2 > slots_.size()) Grow();
     size_t at = arena_.size();
@@ -191,43 +250,19 @@ class FlatTupleMap {
       int32_t v = static_cast<int32_t>(ids[k]);
       arena_.append(reinterpret_cast<const char*>(&v), sizeof v);
     }
-    for (size_t i = 0; i < width_; ++i) {
-      uint16_t len = present[i] ? static_cast<uint16_t>(texts[i].size()) : kAbsent;
-      arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
-    }
-    for (size_t i = 0; i < width_; ++i) {
-      if (present[i]) arena_.append(texts[i]);
-    }
+    uint32_t len = static_cast<uint32_t>(key.bytes().size());
+    arena_.append(reinterpret_cast<const char*>(&len), sizeof len);
+    arena_.append(key.bytes());
     ++size_;
-    Place(h, at + 1);
+    Place(key.hash(), at + 1);
     return true;
   }
 
  private:
-  // An entry: the values as int32, the lengths as uint16 (kAbsent when absent), the texts.
-  static constexpr uint16_t kAbsent = 0xFFFF;
   struct Slot {
     uint64_t hash = 0;
     uint64_t at = 0;  // arena offset + 1; 0 = empty
   };
-  bool Equals(size_t at, const std::string_view* texts, const uint8_t* present) const {
-    const char* lens = arena_.data() + at + values_ * sizeof(int32_t);
-    for (size_t i = 0; i < width_; ++i) {
-      uint16_t len;
-      std::memcpy(&len, lens + i * sizeof len, sizeof len);
-      // A text of kAbsent bytes or more is never stored (Insert refuses it): no match.
-      if (present[i] ? (texts[i].size() >= kAbsent || len != texts[i].size()) : len != kAbsent) {
-        return false;
-      }
-    }
-    const char* p = lens + width_ * sizeof(uint16_t);
-    for (size_t i = 0; i < width_; ++i) {
-      if (!present[i]) continue;
-      if (!SameBytes(p, texts[i].data(), texts[i].size())) return false;
-      p += texts[i].size();
-    }
-    return true;
-  }
   void Place(uint64_t h, uint64_t at) {
     size_t i = h & (slots_.size() - 1);
     while (slots_[i].at != 0) i = (i + 1) & (slots_.size() - 1);
@@ -241,7 +276,6 @@ class FlatTupleMap {
     }
   }
 
-  size_t width_;
   size_t values_;
   size_t size_ = 0;
   std::vector<Slot> slots_;

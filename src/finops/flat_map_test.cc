@@ -25,13 +25,16 @@ TEST(FlatTextMap, FindsWhatWasInsertedAcrossGrowth) {
 }
 
 TEST(FlatTupleMap, AbsentAndEmptyAndLongTextsAreDistinct) {
-  FlatTupleMap m(3, 2);
+  FlatTupleMap m(2);
+  TupleKey key;
   auto find = [&](std::vector<std::string_view> t, std::vector<uint8_t> p, int64_t* out) {
-    return m.Find(FlatTupleMap::Hash(t.data(), p.data(), 3), t.data(), p.data(), out);
+    key.Set(t.data(), p.data(), 3);
+    return m.Find(key, out);
   };
   auto insert = [&](std::vector<std::string_view> t, std::vector<uint8_t> p, int64_t a, int64_t b) {
     int64_t ids[2] = {a, b};
-    return m.Insert(FlatTupleMap::Hash(t.data(), p.data(), 3), t.data(), p.data(), ids);
+    key.Set(t.data(), p.data(), 3);
+    return m.Insert(key, ids);
   };
   EXPECT_TRUE(insert({"a", "", "bc"}, {1, 0, 1}, 1, 2));
   EXPECT_TRUE(insert({"a", "", "bc"}, {1, 1, 1}, 3, 4));  // empty text, not absent
@@ -56,19 +59,22 @@ TEST(FlatTupleMap, AbsentAndEmptyAndLongTextsAreDistinct) {
 }
 
 TEST(FlatTupleMap, ManyTuplesSurviveGrowth) {
-  FlatTupleMap m(2, 1);
+  FlatTupleMap m(1);
+  TupleKey key;
   std::vector<std::string> keys;
   for (int i = 0; i < 3000; ++i) keys.push_back("resource-" + std::to_string(i));
   uint8_t p[2] = {1, 1};
   for (int i = 0; i < 3000; ++i) {
     std::string_view t[2] = {keys[i], "USD"};
     int64_t id = i;
-    ASSERT_TRUE(m.Insert(FlatTupleMap::Hash(t, p, 2), t, p, &id));
+    ASSERT_TRUE(key.Set(t, p, 2));
+    ASSERT_TRUE(m.Insert(key, &id));
   }
   for (int i = 0; i < 3000; ++i) {
     std::string_view t[2] = {keys[i], "USD"};
     int64_t id = -1;
-    ASSERT_TRUE(m.Find(FlatTupleMap::Hash(t, p, 2), t, p, &id)) << i;
+    ASSERT_TRUE(key.Set(t, p, 2));
+    ASSERT_TRUE(m.Find(key, &id)) << i;
     EXPECT_EQ(id, i);
   }
 }

@@ -77,7 +77,7 @@ class Importer {
     const auto& dictionary = StoredColumnIsDictionary();
     for (size_t i : cols) (dictionary[i] ? dict_cols_ : line_cols_).push_back(i);
     const size_t width = dict_cols_.size();
-    tuples_ = std::make_unique<FlatTupleMap>(width, width + 2);
+    tuples_ = std::make_unique<FlatTupleMap>(width + 2);
     texts_.assign(width, {});
     present_.assign(width, 0);
     tuple_ids_.assign(width + 2, 0);
@@ -172,8 +172,7 @@ class Importer {
       present_[k] = cell.type == Cell::kText;
       texts_[k] = present_[k] ? cell.s : std::string_view();
     }
-    hash_ = FlatTupleMap::Hash(texts_.data(), present_.data(), width);
-    tuples_->Prefetch(hash_);
+    if (key_.Set(texts_.data(), present_.data(), width)) tuples_->Prefetch(key_);
   }
 
   Status Add(int64_t import_id, int64_t line, int64_t tagset_id, const FocusRow& row) {
@@ -190,8 +189,7 @@ class Importer {
     // column. A new tuple gets the next focus_tuples id. The row's other columns are filled in
     // while the tuple's entry is loaded.
     const size_t width = dict_cols_.size();
-    const uint64_t hash = hash_;
-    const size_t probe = tuples_->Probe(hash);
+    const size_t probe = key_.ok() ? tuples_->Probe(key_) : 0;
     Value* out = &batch_[pending_ * per_row];
     out[0] = import_id;
     out[1] = line;
@@ -215,7 +213,7 @@ class Importer {
     AssignText(&out[5 + n], row.extra_json);
 
     const int64_t* ids = tuple_ids_.data();
-    if (!tuples_->FindFrom(probe, hash, texts_.data(), present_.data(), tuple_ids_.data())) {
+    if (!key_.ok() || !tuples_->FindFrom(probe, key_, tuple_ids_.data())) {
       for (size_t k = 0; k < width; ++k) {
         tuple_ids_[k] = present_[k] ? DictId(dict_cols_[k], texts_[k]) : 0;
       }
@@ -227,7 +225,7 @@ class Importer {
       tuple_ids_[width + 1] = rollup_.Group(dims);
       new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
       if (tuples_->size() < kMaxTuples) {
-        tuples_->Insert(hash, texts_.data(), present_.data(), tuple_ids_.data());  // or not cached
+        tuples_->Insert(key_, tuple_ids_.data());  // or not cached
       }
     }
     out[2] = ids[width];
@@ -367,7 +365,7 @@ class Importer {
   std::unique_ptr<FlatTupleMap> tuples_;         // texts -> dictionary ids, then the tuple id
   std::vector<std::string_view> texts_;          // the current row's tuple
   std::vector<uint8_t> present_;
-  uint64_t hash_ = 0;               // of texts_ (Prepare)
+  TupleKey key_;                    // of texts_ (Prepare)
   std::vector<int64_t> tuple_ids_;  // the current row's ids, its tuple id, its rollup group
   int64_t next_tuple_ = 1;
   std::vector<int64_t> new_tuples_;  // tuples to write: ids, then tuple id, per tuple
