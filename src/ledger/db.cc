@@ -33,6 +33,7 @@ int64_t Row::Int(size_t i) const {
 std::string Row::Text(size_t i) const {
   const Value& v = values_[i];
   if (const std::string* s = std::get_if<std::string>(&v)) return *s;
+  if (const std::string_view* s = std::get_if<std::string_view>(&v)) return std::string(*s);
   if (const int64_t* n = std::get_if<int64_t>(&v)) return std::to_string(*n);
   return "";
 }

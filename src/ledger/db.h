@@ -39,7 +39,10 @@ namespace bursar::ledger {
 enum class Dialect { kSqlite, kPostgres };
 
 // A parameter or column value. PostgreSQL columns arrive as text; Row's typed accessors convert.
-using Value = std::variant<std::monostate, int64_t, std::string>;
+// std::string_view is for parameters only: text the caller keeps alive until Execute/Query
+// returns (bulk inserts bind their records' fields without copying them). Columns are never
+// string_view.
+using Value = std::variant<std::monostate, int64_t, std::string, std::string_view>;
 
 // One result row. Column indexes are 0-based. REQUIRES: i < size().
 class Row {

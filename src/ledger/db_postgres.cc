@@ -174,6 +174,9 @@ StatusOr<PgResult> PgStatement::Run(const std::vector<Value>& params) {
       values[i] = texts[i].c_str();
     } else if (const std::string* t = std::get_if<std::string>(&params[i])) {
       values[i] = t->c_str();
+    } else if (const std::string_view* v = std::get_if<std::string_view>(&params[i])) {
+      texts[i] = std::string(*v);  // libpq wants NUL-terminated text
+      values[i] = texts[i].c_str();
     }
   }
   PgResult res(PQexecPrepared(conn, name_.c_str(), static_cast<int>(params.size()), values.data(),

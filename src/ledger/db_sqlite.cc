@@ -151,6 +151,8 @@ class SqliteStatement final : public Statement {
         // SQLITE_STATIC: `params` outlives every step of this execution, and the bindings are
         // cleared when it ends (Unbind), so SQLite never copies the text.
         rc = sqlite3_bind_text64(s, idx, t->data(), t->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else if (const std::string_view* v = std::get_if<std::string_view>(&params[i])) {
+        rc = sqlite3_bind_text64(s, idx, v->data(), v->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else {
         rc = sqlite3_bind_null(s, idx);
       }

@@ -4,8 +4,8 @@
 #include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <tuple>
-#include <unordered_set>
+#include <string_view>
+#include <unordered_map>
 
 #include "ledger/store_internal.h"
 
@@ -156,6 +156,45 @@ void AddUsage(SpendTotals* t, const SpendRecord& r) {
   t->saved_micros += r.saved_micros;
 }
 
+// One batch's totals per rollup row (time bucket, key, route, model, commit, tag set, currency).
+// The key's text points into the batch's records.
+class RollupSums {
+ public:
+  struct Key {
+    int64_t time;
+    std::string_view key_name, route, model, commit;
+    int64_t tagset;
+    std::string_view currency;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      size_t h = std::hash<int64_t>()(k.time) ^ std::hash<int64_t>()(k.tagset) * 31;
+      for (std::string_view s : {k.key_name, k.route, k.model, k.commit, k.currency}) {
+        h = h * 1'000'003 ^ std::hash<std::string_view>()(s);
+      }
+      return h;
+    }
+  };
+
+  explicit RollupSums(int64_t unit) : unit_(unit) {}
+  void Add(const SpendRecord& r, int64_t tagset) {
+    Key k{FloorTo(r.time_us, unit_), r.key_name, r.route, r.model, r.commit, tagset, r.currency};
+    if (last_ == nullptr || !(last_key_ == k)) {  // consecutive records mostly share their row
+      last_ = &sums_[k];
+      last_key_ = k;
+    }
+    AddUsage(last_, r);
+  }
+  const std::unordered_map<Key, SpendTotals, KeyHash>& sums() const { return sums_; }
+
+ private:
+  int64_t unit_;
+  std::unordered_map<Key, SpendTotals, KeyHash> sums_;
+  SpendTotals* last_ = nullptr;  // unordered_map never moves its values
+  Key last_key_{};
+};
+
 }  // namespace
 
 int64_t HourFloor(int64_t t) { return FloorTo(t, kHourUs); }
@@ -278,10 +317,9 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
     static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert);
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
-    using RollupKey = std::tuple<int64_t, std::string, std::string, std::string, std::string,
-                                 int64_t, std::string>;
-    std::map<RollupKey, SpendTotals> hourly;
-    std::map<RollupKey, SpendTotals> daily;
+    // Rollup keys point into the records, which outlive this call: nothing is copied.
+    RollupSums hourly(kHourUs);
+    RollupSums daily(kDayUs);
     int64_t inserted = 0;
     std::vector<Value> p;
 
@@ -303,73 +341,89 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
     }
     std::vector<int64_t> tagsets(recs.size());
     for (size_t i = 0; i < recs.size(); ++i) {
-      BURSAR_ASSIGN_OR_RETURN(tagsets[i], TagsetId(recs[i]->tags));
+      if (i > 0 && recs[i]->tags == recs[i - 1]->tags) {  // a key's requests come in runs
+        tagsets[i] = tagsets[i - 1];
+      } else {
+        BURSAR_ASSIGN_OR_RETURN(tagsets[i], TagsetId(recs[i]->tags));
+      }
     }
 
-    std::unordered_set<std::string> returned;
+    // Which rows of a statement were inserted: RETURNING lists their ids (a replayed id
+    // conflicts and is not returned; an id twice in one statement counts once).
+    std::unordered_map<std::string_view, size_t> pending;
+    std::vector<char> fresh;
     for (size_t start = 0; start < recs.size();) {
       const size_t rows = recs.size() - start >= kRowsPerInsert ? kRowsPerInsert : 1;
       BURSAR_ASSIGN_OR_RETURN(Statement * insert,
                               db_->Prepare(rows == 1 ? kInsertOne : kInsertMany));
       p.clear();
       p.reserve(rows * kSpendParams);
+      pending.clear();
       for (size_t i = start; i < start + rows; ++i) {
         const SpendRecord& r = *recs[i];
         const Usage& u = r.usage;
-        p.insert(p.end(), {r.request_id,
-                           r.time_us,
-                           r.key_name,
-                           tagsets[i],
-                           r.route,
-                           r.model,
-                           r.upstream_model,
-                           r.commit,
-                           u.prompt_tokens,
-                           u.cached_tokens,
-                           u.completion_tokens,
-                           u.reasoning_tokens,
-                           u.image_tokens,
-                           u.images,
-                           u.audio_input_tokens,
-                           u.audio_output_tokens,
-                           u.audio_millis,
-                           r.price,
-                           r.cost_micros,
-                           r.saved_micros,
-                           r.currency,
-                           r.latency_us,
-                           static_cast<int64_t>(r.status),
-                           static_cast<int64_t>(r.cache_hit ? 1 : 0),
-                           r.downgraded_from});
+        pending.emplace(r.request_id, i);
+        p.emplace_back(std::string_view(r.request_id));
+        p.emplace_back(r.time_us);
+        p.emplace_back(std::string_view(r.key_name));
+        p.emplace_back(tagsets[i]);
+        p.emplace_back(std::string_view(r.route));
+        p.emplace_back(std::string_view(r.model));
+        p.emplace_back(std::string_view(r.upstream_model));
+        p.emplace_back(std::string_view(r.commit));
+        for (int64_t v : {u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.reasoning_tokens,
+                          u.image_tokens, u.images, u.audio_input_tokens, u.audio_output_tokens,
+                          u.audio_millis}) {
+          p.emplace_back(v);
+        }
+        p.emplace_back(std::string_view(r.price));
+        p.emplace_back(r.cost_micros);
+        p.emplace_back(r.saved_micros);
+        p.emplace_back(std::string_view(r.currency));
+        p.emplace_back(r.latency_us);
+        p.emplace_back(static_cast<int64_t>(r.status));
+        p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
+        p.emplace_back(std::string_view(r.downgraded_from));
       }
-      returned.clear();
-      BURSAR_RETURN_IF_ERROR(insert->Query(p, [&returned](const Row& row) {
-        returned.insert(row.Text(0));
+      fresh.assign(rows, 0);
+      BURSAR_RETURN_IF_ERROR(insert->Query(p, [&](const Row& row) {
+        const std::string* id = std::get_if<std::string>(&row.at(0));
+        auto it = id ? pending.find(*id) : pending.end();
+        if (it != pending.end()) fresh[it->second - start] = 1;
         return OkStatus();
       }));
       for (size_t i = start; i < start + rows; ++i) {
-        const SpendRecord& r = *recs[i];
-        // Replayed ids conflict and are not returned; an id twice in one batch counts once.
-        if (returned.erase(r.request_id) == 0) continue;
+        if (!fresh[i - start]) continue;
         ++inserted;
-        AddUsage(&hourly[RollupKey(FloorTo(r.time_us, kHourUs), r.key_name, r.route, r.model,
-                                   r.commit, tagsets[i], r.currency)],
-                 r);
-        AddUsage(&daily[RollupKey(FloorTo(r.time_us, kDayUs), r.key_name, r.route, r.model,
-                                  r.commit, tagsets[i], r.currency)],
-                 r);
+        hourly.Add(*recs[i], tagsets[i]);
+        daily.Add(*recs[i], tagsets[i]);
       }
       start += rows;
     }
-    for (const auto* rollup : {&hourly, &daily}) {
+    for (const RollupSums* rollup : {&hourly, &daily}) {
       BURSAR_ASSIGN_OR_RETURN(Statement * upsert,
                               db_->Prepare(rollup == &hourly ? kUpsertHourly : kUpsertDaily));
-      for (const auto& [k, t] : *rollup) {
-        p = {std::get<0>(k),        std::get<1>(k),  std::get<2>(k),  std::get<3>(k),
-             std::get<4>(k),        std::get<5>(k),  std::get<6>(k),  t.requests,
-             t.cache_hits,          t.prompt_tokens, t.cached_tokens, t.completion_tokens,
-             t.reasoning_tokens,    t.image_tokens,  t.images,        t.audio_input_tokens,
-             t.audio_output_tokens, t.audio_millis,  t.cost_micros,   t.saved_micros};
+      for (const auto& [k, t] : rollup->sums()) {
+        p = {k.time,
+             k.key_name,
+             k.route,
+             k.model,
+             k.commit,
+             k.tagset,
+             k.currency,
+             t.requests,
+             t.cache_hits,
+             t.prompt_tokens,
+             t.cached_tokens,
+             t.completion_tokens,
+             t.reasoning_tokens,
+             t.image_tokens,
+             t.images,
+             t.audio_input_tokens,
+             t.audio_output_tokens,
+             t.audio_millis,
+             t.cost_micros,
+             t.saved_micros};
         BURSAR_RETURN_IF_ERROR(upsert->Execute(p).status());
       }
     }
