@@ -234,10 +234,24 @@ class Importer {
     return OkStatus();
   }
 
-  void FlushDictionary() {
-    if (new_values_.empty()) return;
+  // New dictionary values and tuples wait until a whole multi-row INSERT's worth is pending (or
+  // the import ends): single-row INSERTs cost the worker a statement each. The tables have no
+  // foreign keys, and all is one transaction, so rows may be written before the tuples they
+  // name.
+  static constexpr size_t kDictBatch = 200;
+  static constexpr size_t kTupleBatch = 100;
+
+  void FlushDictionary(bool final) {
+    if (new_values_.empty() || (!final && new_values_.size() < kDictBatch)) return;
+    std::vector<std::pair<int64_t, std::string>> rest;
+    if (!final) {
+      size_t keep = new_values_.size() % kDictBatch;
+      rest.assign(std::make_move_iterator(new_values_.end() - keep),
+                  std::make_move_iterator(new_values_.end()));
+      new_values_.resize(new_values_.size() - keep);
+    }
     worker_.Submit([this, values = std::move(new_values_)]() mutable -> Status {
-      constexpr size_t kBatch = 200;
+      constexpr size_t kBatch = kDictBatch;
       size_t i = 0;
       if (values.size() >= kBatch && dict_full_ == nullptr) {
         std::string sql = "INSERT INTO focus_dict (id, value) VALUES ";
@@ -263,14 +277,22 @@ class Importer {
       }
       return OkStatus();
     });
-    new_values_.clear();
+    new_values_ = std::move(rest);
   }
 
   // Writes the new tuples (after the dictionary values they name, before the rows naming them).
-  void FlushTuples() {
-    if (new_tuples_.empty()) return;
+  void FlushTuples(bool final) {
+    const size_t width = dict_cols_.size();
+    const size_t count = new_tuples_.size() / (width + 1);
+    if (count == 0 || (!final && count < kTupleBatch)) return;
+    std::vector<int64_t> rest;
+    if (!final) {
+      size_t keep = (count % kTupleBatch) * (width + 1);
+      rest.assign(new_tuples_.end() - keep, new_tuples_.end());
+      new_tuples_.resize(new_tuples_.size() - keep);
+    }
     worker_.Submit([this, tuples = std::move(new_tuples_)]() -> Status {
-      constexpr size_t kBatch = 100;
+      constexpr size_t kBatch = kTupleBatch;
       const size_t width = dict_cols_.size();
       const size_t count = tuples.size() / (width + 1);
       std::vector<Value> params;
@@ -288,27 +310,30 @@ class Importer {
             }
           }
         }
-        BURSAR_ASSIGN_OR_RETURN(ledger::Statement * stmt, db_.Prepare(TuplesSql(rows, dict_cols_)));
+        ledger::Statement*& stmt = rows == kBatch ? tuples_full_ : tuples_single_;
+        if (stmt == nullptr) {
+          BURSAR_ASSIGN_OR_RETURN(stmt, db_.Prepare(TuplesSql(rows, dict_cols_)));
+        }
         BURSAR_RETURN_IF_ERROR(stmt->Execute(params).status());
         i += rows;
       }
       return OkStatus();
     });
-    new_tuples_.clear();
+    new_tuples_ = std::move(rest);
   }
 
   // Writes what is pending and waits for the worker: the database is the caller's again.
   Status Finish() {
-    Flush();
+    Flush(/*final=*/true);
     return worker_.Drain();
   }
   bool failed() const { return worker_.failed(); }
   // The import's rollup (complete after Finish).
   const RollupBuilder& rollup() const { return rollup_; }
 
-  void Flush() {
-    FlushDictionary();
-    FlushTuples();
+  void Flush(bool final = false) {
+    FlushDictionary(final);
+    FlushTuples(final);
     if (pending_ == 0) return;
     const size_t per_row = line_cols_.size() + 6;
     size_t rows = pending_;
@@ -374,6 +399,8 @@ class Importer {
   std::vector<std::string> last_value_;
   std::vector<int64_t> last_id_;
   ledger::Statement* dict_full_ = nullptr;
+  ledger::Statement* tuples_full_ = nullptr;    // worker only
+  ledger::Statement* tuples_single_ = nullptr;  // worker only
   std::vector<Value> batch_;
   size_t pending_ = 0;
   ledger::Statement* full_ = nullptr;
