@@ -49,11 +49,25 @@ GatewayHandler::GatewayHandler(GatewayServices& services, asio::io_context& ioc,
 
 std::string GatewayHandler::NewRequestId() {
   // 64 random bits per worker and process, then a counter: unique without coordination.
-  char buf[48];
-  int n = std::snprintf(buf, sizeof buf, "req_%016llx%02x%010llx",
-                        static_cast<unsigned long long>(id_prefix_), worker_ & 0xff,
-                        static_cast<unsigned long long>(++id_counter_));
-  return std::string(buf, n);
+  const uint64_t n = ++id_counter_;
+  if (n >> 40) {  // past 10 hex digits (after 2^40 requests): wider, never repeating
+    char buf[48];
+    int len = std::snprintf(buf, sizeof buf, "req_%016llx%02x%010llx",
+                            static_cast<unsigned long long>(id_prefix_), worker_ & 0xff,
+                            static_cast<unsigned long long>(n));
+    return std::string(buf, static_cast<size_t>(len));
+  }
+  // "req_" + 16 + 2 + 10 lowercase hex digits, as the format above.
+  std::string id(32, '\0');
+  auto hex = [&id](size_t at, uint64_t v, int digits) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int i = digits - 1; i >= 0; --i, v >>= 4) id[at + static_cast<size_t>(i)] = kHex[v & 0xf];
+  };
+  id[0] = 'r', id[1] = 'e', id[2] = 'q', id[3] = '_';
+  hex(4, id_prefix_, 16);
+  hex(20, static_cast<uint64_t>(worker_) & 0xff, 2);
+  hex(22, n, 10);
+  return id;
 }
 
 HeaderList GatewayHandler::BaseHeaders(const Exchange& x) const {

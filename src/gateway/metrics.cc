@@ -9,6 +9,10 @@ namespace bursar::gateway {
 namespace {
 
 void AppendPromEscaped(std::string* out, std::string_view v) {
+  if (v.find_first_of("\\\"\n") == std::string_view::npos) {  // the usual label value
+    out->append(v);
+    return;
+  }
   for (char c : v) {
     if (c == '\\') {
       out->append("\\\\");

@@ -351,7 +351,7 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
             }
             m->breaker->RecordSuccess();
             Usage billed = CompleteFromEstimate(*usage, x.estimate.usage);
-            Cost cost = ComputeCost(billed, m->model->pricing);
+            Cost cost = ComputeCost(billed, m->model->pricing, /*describe=*/false);
             if (!Record(x, m, billed, cost.total, 200, false, 0)) {
               co_await SendError(out, &x, 500,
                                  "the spend ledger is unavailable; request not served",
@@ -482,7 +482,7 @@ Awaitable<void> GatewayHandler::RelayStream(Exchange& x, const ModelEntry& m, Up
   } else if (!client_ok) {
     status = 499;  // client closed the connection
   }
-  Cost cost = ComputeCost(billed, m.model->pricing);
+  Cost cost = ComputeCost(billed, m.model->pricing, /*describe=*/false);
   bool recorded = Record(x, &m, billed, cost.total, status, false, 0);
   if (client_ok) {
     std::string tail = std::move(pending);
