@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.h"
+#include "finops/flat_map.h"
 
 namespace bursar::finops {
 namespace {
@@ -192,6 +193,32 @@ const std::map<std::string_view, EnumTable>& ExactEnumTables() {
   return ExactTablesMutable();
 }
 
+// Per catalogue column, the exact spellings its enum table knows (hashed; nullptr for a column
+// without a table): ParseFocusRow looks every enum value up here first.
+struct ExactEnumIndex {
+  FlatTextMap ids;                      // spelling -> index into canon
+  std::vector<std::string_view> canon;  // the spec's spelling
+};
+
+const std::vector<const ExactEnumIndex*>& ExactEnumIndexes() {
+  static const auto* kIndexes = [] {
+    auto* out = new std::vector<const ExactEnumIndex*>(Catalogue().size(), nullptr);
+    const auto& exact = ExactEnumTables();
+    for (size_t c = 0; c < Catalogue().size(); ++c) {
+      auto t = exact.find(Catalogue()[c].sql);
+      if (t == exact.end()) continue;
+      auto* index = new ExactEnumIndex;
+      for (const auto& [spelling, canon] : t->second) {
+        index->ids.Insert(spelling, static_cast<int64_t>(index->canon.size()));
+        index->canon.push_back(canon);
+      }
+      (*out)[c] = index;
+    }
+    return out;
+  }();
+  return *kIndexes;
+}
+
 std::vector<std::string> BuildStoredNames() {
   std::vector<std::string> names;
   for (const FocusColumn& c : Catalogue()) {
@@ -326,6 +353,7 @@ StatusOr<FocusSchema> DetectSchema(const CsvReader& header) {
 
 Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRow* row) {
   const auto& cols = Catalogue();
+  const auto& enum_indexes = ExactEnumIndexes();
   const size_t stored = StoredColumnNames().size();
   if (row->values.size() != stored) row->values.assign(stored, Cell());
   row->tags = {};
@@ -371,7 +399,13 @@ Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRo
         break;
       case K::kEnum: {
         std::string_view t = Trim(v);
-        std::string_view norm = NormalizeEnum(col.sql, t);
+        std::string_view norm;
+        const ExactEnumIndex* index = enum_indexes[c];
+        if (const int64_t* hit = index ? index->ids.Find(t) : nullptr) {
+          norm = index->canon[static_cast<size_t>(*hit)];
+        } else {
+          norm = NormalizeEnum(col.sql, t);
+        }
         if (norm != v) AppendJsonMember(&row->raw_json, schema.names[c], v);
         slot.type = Cell::kText;
         slot.s = norm;
