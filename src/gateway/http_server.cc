@@ -1,10 +1,10 @@
 #include "gateway/http_server.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -17,7 +17,7 @@ namespace bursar::gateway {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using TcpStream = beast::basic_stream<tcp, Executor>;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -25,10 +25,23 @@ std::string_view Sv(boost::beast::string_view s) { return {s.data(), s.size()}; 
 
 struct Worker;
 
-// One accepted connection's state visible to its worker (for draining).
+// One accepted connection's state visible to its worker (for draining and timeouts).
+//
+// Timeouts: instead of a timer per read and write (Beast's basic_stream arms and cancels one per
+// operation), an operation stores its deadline here and the worker's sweeper, ticking a few times
+// per shortest timeout, cancels the socket of a session whose deadline passed. Outside an
+// operation the deadline is "never", so the sweeper only ever cancels an operation in progress.
 struct SessionState {
-  TcpStream* stream = nullptr;
+  TcpSocket* socket = nullptr;
   bool busy = false;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool timed_out = false;
+
+  void Arm(std::chrono::milliseconds timeout) {
+    deadline = Clock::now() + timeout;
+    timed_out = false;
+  }
+  void Disarm() { deadline = Clock::time_point::max(); }
 };
 
 struct Worker {
@@ -68,9 +81,9 @@ void AppendHeaderBlock(std::string& out, int status, const HeaderList& headers,
 
 class ConnectionWriter final : public ResponseWriter {
  public:
-  ConnectionWriter(Worker& worker, TcpStream& stream, const ServerOptions& options,
+  ConnectionWriter(Worker& worker, SessionState& state, const ServerOptions& options,
                    bool keep_alive)
-      : worker_(worker), stream_(stream), options_(options), keep_alive_(keep_alive) {}
+      : worker_(worker), state_(state), options_(options), keep_alive_(keep_alive) {}
 
   bool failed() const { return failed_; }
   bool keep_alive() const { return keep_alive_ && !failed_ && !worker_.draining; }
@@ -137,14 +150,15 @@ class ConnectionWriter final : public ResponseWriter {
   template <typename Buffers>
   Awaitable<bool> Write(const Buffers& bufs) {
     boost::system::error_code ec;
-    stream_.expires_after(options_.write_timeout);
-    co_await asio::async_write(stream_, bufs, asio::redirect_error(use_awaitable, ec));
+    state_.Arm(options_.write_timeout);
+    co_await asio::async_write(*state_.socket, bufs, asio::redirect_error(use_awaitable, ec));
+    state_.Disarm();
     if (ec) failed_ = true;
     co_return !ec;
   }
 
   Worker& worker_;
-  TcpStream& stream_;
+  SessionState& state_;
   const ServerOptions& options_;
   bool keep_alive_;
   bool started_ = false;
@@ -153,38 +167,39 @@ class ConnectionWriter final : public ResponseWriter {
   bool closing_ = false;
 };
 
-Awaitable<void> SendSimpleError(TcpStream& stream, int status, std::string_view message,
+Awaitable<void> SendSimpleError(SessionState& state, int status, std::string_view message,
                                 std::string_view code) {
   std::string body = ErrorJson(message, "invalid_request_error", code);
   std::string out;
   AppendHeaderBlock(out, status, {}, "application/json", true);
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   boost::system::error_code ec;
-  stream.expires_after(std::chrono::seconds(5));
-  co_await asio::async_write(stream, asio::buffer(out),
+  state.Arm(std::chrono::seconds(5));
+  co_await asio::async_write(*state.socket, asio::buffer(out),
                              asio::redirect_error(use_awaitable, ec));
+  state.Disarm();
 }
 
 // After an early answer (413), reads and drops what the client still sends for a moment, so
 // that closing the socket does not reset the connection before the client read the answer.
-Awaitable<void> DiscardInput(TcpStream& stream, size_t max_bytes) {
+Awaitable<void> DiscardInput(SessionState& state, size_t max_bytes) {
   boost::system::error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  state.socket->shutdown(tcp::socket::shutdown_send, ec);
   std::vector<char> scratch(64 << 10);
   size_t total = 0;
-  stream.expires_after(std::chrono::seconds(2));
+  state.Arm(std::chrono::seconds(2));
   while (!ec && total < max_bytes + (8 << 20)) {
-    total += co_await stream.async_read_some(asio::buffer(scratch),
-                                             asio::redirect_error(use_awaitable, ec));
+    total += co_await state.socket->async_read_some(asio::buffer(scratch),
+                                                    asio::redirect_error(use_awaitable, ec));
   }
+  state.Disarm();
 }
 
 Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socket) {
-  TcpStream stream(std::move(socket));
   boost::system::error_code ec;
-  stream.socket().set_option(tcp::no_delay(true), ec);
+  socket.set_option(tcp::no_delay(true), ec);
   SessionState state;
-  state.stream = &stream;
+  state.socket = &socket;
   w.sessions.push_front(&state);
   auto self = w.sessions.begin();
   w.open.fetch_add(1, std::memory_order_relaxed);
@@ -194,20 +209,20 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
-    stream.expires_after(first || buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+    state.Arm(first || buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
     first = false;
-    co_await http::async_read(stream, buffer, parser,
-                              asio::redirect_error(use_awaitable, ec));
+    co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    state.Disarm();
     if (ec) {
       if (ec == http::error::body_limit) {
-        co_await SendSimpleError(stream, 413, "request body too large", "request_too_large");
-        co_await DiscardInput(stream, options.max_body_bytes);
+        co_await SendSimpleError(state, 413, "request body too large", "request_too_large");
+        co_await DiscardInput(state, options.max_body_bytes);
       } else if (ec == http::error::header_limit) {
-        co_await SendSimpleError(stream, 413, "request headers too large", "request_too_large");
-      } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
-                 ec != beast::error::timeout && ec != asio::error::operation_aborted &&
-                 ec != asio::error::connection_reset && ec != asio::error::bad_descriptor) {
-        co_await SendSimpleError(stream, 400, "malformed HTTP request: " + ec.message(),
+        co_await SendSimpleError(state, 413, "request headers too large", "request_too_large");
+      } else if (ec != http::error::end_of_stream && ec != asio::error::eof && !state.timed_out &&
+                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+                 ec != asio::error::bad_descriptor) {
+        co_await SendSimpleError(state, 400, "malformed HTTP request: " + ec.message(),
                                  "bad_request");
       }
       break;
@@ -229,8 +244,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
     }
     state.busy = true;
     w.busy.fetch_add(1, std::memory_order_relaxed);
-    stream.expires_never();
-    ConnectionWriter writer(w, stream, options, msg.keep_alive());
+    ConnectionWriter writer(w, state, options, msg.keep_alive());
     co_await w.handler->Handle(req, writer);
     if (!writer.started() && !writer.failed()) {
       co_await writer.Send(500, {}, "application/json",
@@ -240,17 +254,34 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
     state.busy = false;
     if (!writer.completed() || writer.closing()) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
   w.sessions.erase(self);
   w.open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Cancels the operation of every session whose deadline passed (see SessionState).
+Awaitable<void> SweepDeadlines(Worker& w, std::chrono::milliseconds tick) {
+  SteadyTimer timer(w.ioc);
+  for (;;) {
+    timer.expires_after(tick);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    const Clock::time_point now = Clock::now();
+    for (SessionState* s : w.sessions) {
+      if (s->deadline <= now && !s->timed_out) {
+        s->timed_out = true;
+        s->socket->cancel(ec);
+      }
+    }
+  }
 }
 
 Awaitable<void> AcceptLoop(Worker& w, const ServerOptions& options) {
   for (;;) {
     boost::system::error_code ec;
-    TcpSocket socket =
-        co_await w.acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
+    TcpSocket socket = co_await w.acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !w.acceptor->is_open()) co_return;
       continue;  // EMFILE and friends: keep serving
@@ -315,6 +346,12 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& opt
   for (auto& w : impl->workers) {
     Worker* raw = w.get();
     asio::co_spawn(raw->ioc, AcceptLoop(*raw, impl->options), asio::detached);
+    // A few ticks per shortest timeout: a deadline is met within a quarter of its length.
+    auto shortest = std::min(
+        {impl->options.read_timeout, impl->options.idle_timeout, impl->options.write_timeout});
+    auto tick =
+        std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+    asio::co_spawn(raw->ioc, SweepDeadlines(*raw, tick), asio::detached);
     raw->thread = std::thread([raw] {
       auto guard = asio::make_work_guard(raw->ioc);
       raw->ioc.run();
@@ -334,7 +371,7 @@ int HttpServer::Shutdown(std::chrono::milliseconds drain) {
       boost::system::error_code ec;
       raw->acceptor->close(ec);
       for (SessionState* s : raw->sessions) {
-        if (!s->busy) s->stream->socket().cancel(ec);
+        if (!s->busy) s->socket->cancel(ec);
       }
     });
   }

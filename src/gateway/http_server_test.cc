@@ -1,0 +1,130 @@
+#include "gateway/http_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+namespace bursar::gateway {
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+class EchoHandler final : public RequestHandler {
+ public:
+  Awaitable<void> Handle(HttpRequest& req, ResponseWriter& out) override {
+    co_await out.Send(200, {}, "text/plain", std::string(req.method) + " " + req.body);
+  }
+};
+
+// A blocking loopback client socket.
+class Client {
+ public:
+  explicit Client(uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  void Send(std::string_view data) {
+    ASSERT_EQ(::write(fd_, data.data(), data.size()), static_cast<ssize_t>(data.size()));
+  }
+  // Reads until the peer closes or `limit` passes; returns what arrived and whether it closed.
+  std::string ReadUntilClosed(milliseconds limit, bool* closed) {
+    std::string got;
+    *closed = false;
+    auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+      pollfd p{fd_, POLLIN, 0};
+      int left =
+          static_cast<int>(std::chrono::duration_cast<milliseconds>(end - Clock::now()).count());
+      if (::poll(&p, 1, left > 0 ? left : 0) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) {
+        *closed = true;
+        break;
+      }
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+std::unique_ptr<HttpServer> StartServer(milliseconds read_timeout, milliseconds idle_timeout) {
+  ServerOptions options;
+  options.workers = 1;
+  options.read_timeout = read_timeout;
+  options.idle_timeout = idle_timeout;
+  auto server = HttpServer::Start(
+      options, [](asio::io_context&, int) { return std::make_unique<EchoHandler>(); });
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(server).value() : nullptr;
+}
+
+TEST(HttpServerTest, AnswersKeepAliveRequests) {
+  auto server = StartServer(milliseconds(5000), milliseconds(5000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+  c.Send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye");
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(3000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(got.find("POST hello"), std::string::npos) << got;
+  EXPECT_NE(got.find("POST bye"), std::string::npos) << got;
+  EXPECT_EQ(server->Shutdown(milliseconds(1000)), 0);
+}
+
+// A request that stops arriving is dropped after the read timeout, not before.
+TEST(HttpServerTest, StalledRequestIsClosedAfterTheReadTimeout) {
+  auto server = StartServer(milliseconds(300), milliseconds(10000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  auto start = Clock::now();
+  c.Send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(5000), &closed);
+  auto waited = Clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(got, "");  // a timeout is not a malformed request: no answer
+  EXPECT_GE(waited, milliseconds(290));
+  EXPECT_LT(waited, milliseconds(2000));
+  EXPECT_EQ(server->Shutdown(milliseconds(1000)), 0);
+}
+
+// An idle keep-alive connection is closed after the idle timeout; the served request is not cut.
+TEST(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
+  auto server = StartServer(milliseconds(10000), milliseconds(300));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  auto start = Clock::now();
+  c.Send("GET /y HTTP/1.1\r\nHost: a\r\n\r\n");
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(5000), &closed);
+  auto waited = Clock::now() - start;
+  EXPECT_TRUE(closed);
+  EXPECT_NE(got.find("200 OK"), std::string::npos) << got;
+  EXPECT_GE(waited, milliseconds(290));
+  EXPECT_LT(waited, milliseconds(2000));
+  EXPECT_EQ(server->Shutdown(milliseconds(1000)), 0);
+}
+
+}  // namespace
+}  // namespace bursar::gateway
