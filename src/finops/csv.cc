@@ -205,7 +205,10 @@ StatusOr<bool> CsvReader::NextAhead() {
       if (!batch_->error.ok()) return batch_->error;
       return false;
     }
-    batch_ = ahead_->Take(std::move(batch_));
+    // The batch before is given back only now, so the previous record's views stay valid.
+    auto next = ahead_->Take(std::move(prev_batch_));
+    prev_batch_ = std::move(batch_);
+    batch_ = std::move(next);
     batch_next_ = 0;
   }
   const auto& rec = batch_->records[batch_next_++];

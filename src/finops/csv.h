@@ -8,7 +8,8 @@
 // libfccp-dev (fast-cpp-csv-parser) refuses newlines inside quoted fields and reads no gzip.
 //
 // Ownership: CsvReader owns its ByteSource. field(i) views point into the reader's buffer and
-// stay valid until the next call to Next(). Threads: one thread per reader.
+// stay valid until the next call to Next(); with parse_ahead, until the second call after (so a
+// caller may finish one record while it reads the next). Threads: one thread per reader.
 // Errors: InvalidArgument "NAME:LINE: ..." for an unterminated quote, text after a closing
 // quote, or a record over max_record_bytes; Unavailable/NotFound for I/O errors.
 #pragma once
@@ -106,8 +107,9 @@ class CsvReader {
   int64_t records_ = 0;
   std::vector<Span> spans_;
   std::vector<Field> fields_;
-  std::unique_ptr<Ahead> ahead_;       // parse_ahead only
-  std::unique_ptr<AheadBatch> batch_;  // parse_ahead: the batch holding the current record
+  std::unique_ptr<Ahead> ahead_;            // parse_ahead only
+  std::unique_ptr<AheadBatch> batch_;       // parse_ahead: the batch holding the current record
+  std::unique_ptr<AheadBatch> prev_batch_;  // parse_ahead: the one before (kept one Next longer)
   size_t batch_next_ = 0;
 };
 

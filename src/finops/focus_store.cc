@@ -78,8 +78,10 @@ class Importer {
     for (size_t i : cols) (dictionary[i] ? dict_cols_ : line_cols_).push_back(i);
     const size_t width = dict_cols_.size();
     tuples_ = std::make_unique<FlatTupleMap>(width + 2);
-    texts_.assign(width, {});
-    present_.assign(width, 0);
+    for (Staged& st : staged_) {
+      st.texts.assign(width, {});
+      st.present.assign(width, 0);
+    }
     tuple_ids_.assign(width + 2, 0);
     // Where each rollup dimension sits in the tuple (-1: the file lacks that column).
     const auto& names = StoredColumnNames();
@@ -163,16 +165,31 @@ class Importer {
     return id;
   }
 
-  // Hashes the row's tuple and starts loading its slot, so that the cache miss overlaps the
-  // caller's other work on the row. REQUIRES: called before Add for the same row.
+  // Rows go through two steps, so that the tuple lookup's cache misses overlap other work: the
+  // caller Prepares row N+1 (hash its tuple, start loading its slot), then Probes and Adds row N
+  // (whose slot is loaded by then). At most one row is prepared and not yet added.
+
+  // Hashes the row's tuple and starts loading its slot. The row's texts must stay valid until
+  // its Add.
   void Prepare(const FocusRow& row) {
+    Staged& st = staged_[prepared_++ & 1];
     const size_t width = dict_cols_.size();
     for (size_t k = 0; k < width; ++k) {
       const Cell& cell = row.values[dict_cols_[k]];
-      present_[k] = cell.type == Cell::kText;
-      texts_[k] = present_[k] ? cell.s : std::string_view();
+      st.present[k] = cell.type == Cell::kText;
+      st.texts[k] = st.present[k] ? cell.s : std::string_view();
     }
-    if (key_.Set(texts_.data(), present_.data(), width)) tuples_->Prefetch(key_);
+    if (st.key.Set(st.texts.data(), st.present.data(), width)) tuples_->Prefetch(st.key);
+    st.probed = false;
+  }
+  // Finds where the lookup of the prepared, not yet added row stops and starts loading that
+  // entry (nothing when there is no such row).
+  void Probe() {
+    if (added_ == prepared_) return;
+    Staged& st = staged_[added_ & 1];
+    if (st.probed) return;
+    st.probe = st.key.ok() ? tuples_->Probe(st.key) : 0;
+    st.probed = true;
   }
 
   Status Add(int64_t import_id, int64_t line, int64_t tagset_id, const FocusRow& row) {
@@ -189,7 +206,9 @@ class Importer {
     // column. A new tuple gets the next focus_tuples id. The row's other columns are filled in
     // while the tuple's entry is loaded.
     const size_t width = dict_cols_.size();
-    const size_t probe = key_.ok() ? tuples_->Probe(key_) : 0;
+    Probe();
+    Staged& st = staged_[added_++ & 1];
+    const size_t probe = st.probe;
     Value* out = &batch_[pending_ * per_row];
     out[0] = import_id;
     out[1] = line;
@@ -213,9 +232,9 @@ class Importer {
     AssignText(&out[5 + n], row.extra_json);
 
     const int64_t* ids = tuple_ids_.data();
-    if (!key_.ok() || !tuples_->FindFrom(probe, key_, tuple_ids_.data())) {
+    if (!st.key.ok() || !tuples_->FindFrom(probe, st.key, tuple_ids_.data())) {
       for (size_t k = 0; k < width; ++k) {
-        tuple_ids_[k] = present_[k] ? DictId(dict_cols_[k], texts_[k]) : 0;
+        tuple_ids_[k] = st.present[k] ? DictId(dict_cols_[k], st.texts[k]) : 0;
       }
       tuple_ids_[width] = next_tuple_++;
       std::array<int64_t, RollupBuilder::kDims> dims;
@@ -225,7 +244,7 @@ class Importer {
       tuple_ids_[width + 1] = rollup_.Group(dims);
       new_tuples_.insert(new_tuples_.end(), tuple_ids_.begin(), tuple_ids_.begin() + width + 1);
       if (tuples_->size() < kMaxTuples) {
-        tuples_->Insert(key_, tuple_ids_.data());  // or not cached
+        tuples_->Insert(st.key, tuple_ids_.data());  // or not cached
       }
     }
     out[2] = ids[width];
@@ -388,9 +407,15 @@ class Importer {
   std::vector<std::pair<int64_t, std::string>> new_values_;
   static constexpr size_t kMaxTuples = 500'000;  // bounds memory when rows never repeat
   std::unique_ptr<FlatTupleMap> tuples_;         // texts -> dictionary ids, then the tuple id
-  std::vector<std::string_view> texts_;          // the current row's tuple
-  std::vector<uint8_t> present_;
-  TupleKey key_;                    // of texts_ (Prepare)
+  struct Staged {                                // a prepared row's tuple
+    std::vector<std::string_view> texts;
+    std::vector<uint8_t> present;
+    TupleKey key;
+    size_t probe = 0;  // Probe's result, when probed
+    bool probed = false;
+  };
+  std::array<Staged, 2> staged_;  // by row count parity
+  uint64_t prepared_ = 0, added_ = 0;
   std::vector<int64_t> tuple_ids_;  // the current row's ids, its tuple id, its rollup group
   int64_t next_tuple_ = 1;
   std::vector<int64_t> new_tuples_;  // tuples to write: ids, then tuple id, per tuple
@@ -502,14 +527,29 @@ StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> sourc
   }
   Importer importer(db, options, present);
   BURSAR_RETURN_IF_ERROR(importer.LoadDictionary());
-  FocusRow row;
-  while (true) {
+  // Row N is added after row N+1 is parsed and prepared (see Importer::Prepare); the reader
+  // keeps row N's views valid for that one more Next().
+  FocusRow rows[2];
+  size_t cur = 0;
+  bool held = false;  // rows[cur ^ 1] is prepared and waits for its Add
+  int64_t held_line = 0, held_tagset = 0;
+  auto add_held = [&]() -> Status {
+    if (!held) return OkStatus();
+    held = false;
+    const FocusRow& r = rows[cur ^ 1];
+    BURSAR_RETURN_IF_ERROR(importer.Add(result.import_id, held_line, held_tagset, r));
+    ++result.rows;
+    result.billed_cost += r.billed_cost;
+    return OkStatus();
+  };
+  while (!importer.failed()) {
+    importer.Probe();
     BURSAR_ASSIGN_OR_RETURN(bool more, reader.Next());
     if (!more) break;
+    FocusRow& row = rows[cur];
     Status s = ParseFocusRow(reader, schema, &row);
     int64_t tagset = 0;
     if (s.ok()) {
-      importer.Prepare(row);
       auto t = importer.TagsetId(row.tags);
       if (t.ok()) {
         tagset = *t;
@@ -527,13 +567,17 @@ StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> sourc
       if (result.skipped_rows.size() < options.max_listed_skips) {
         result.skipped_rows.push_back({reader.line(), s.message()});
       }
+      BURSAR_RETURN_IF_ERROR(add_held());  // before the next Next() invalidates its views
       continue;
     }
-    BURSAR_RETURN_IF_ERROR(importer.Add(result.import_id, reader.line(), tagset, row));
-    if (importer.failed()) break;
-    ++result.rows;
-    result.billed_cost += row.billed_cost;
+    importer.Prepare(row);
+    BURSAR_RETURN_IF_ERROR(add_held());
+    held = true;
+    held_line = reader.line();
+    held_tagset = tagset;
+    cur ^= 1;
   }
+  if (!importer.failed()) BURSAR_RETURN_IF_ERROR(add_held());
   BURSAR_RETURN_IF_ERROR(importer.Finish());
   result.sha256 = sha.FinalHex();
 
