@@ -239,6 +239,36 @@ TEST_P(FocusStoreTest, OneBrokenRowRejectsTheFileAndLeavesTheLedgerAsItWas) {
   EXPECT_EQ(Count(db, "focus_dict"), dict);
 }
 
+TEST_P(FocusStoreTest, SkippedRowsLeaveTheirNeighboursIntact) {
+  // Rows are added one row behind the parsing (focus_store.cc): bad rows next to each other and
+  // around the reader's batch boundaries must leave every other row exactly as a clean import.
+  BURSAR_FINOPS_TEST_DB(db);
+  const std::string sample = ReadFile(SamplePath());
+  std::string clean = Temp("clean.csv");
+  WriteFile(clean, sample);
+  ASSERT_TRUE(ImportFocusFile(db, clean, {}).ok());
+  std::string broken = sample;
+  for (int line : {2, 256, 257, 258, 513, 1001}) broken = BreakLine(broken, line, "x");
+  std::string path = Temp("holes.csv");
+  WriteFile(path, broken);
+  ImportOptions options;
+  options.skip_bad_rows = true;
+  auto result = ImportFocusFile(db, path, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->rows, 994);
+  EXPECT_EQ(result->skipped, 6);
+  auto same = db.QueryAll(
+      "SELECT COUNT(*) FROM focus_rows a JOIN focus_rows b ON b.line = a.line AND "
+      "b.import_id = $1 AND a.import_id <> $1 AND a.billed_cost = b.billed_cost AND "
+      "a.billed_cost_pico = b.billed_cost_pico AND a.charge_period_start = "
+      "b.charge_period_start AND a.tagset_id IS NOT DISTINCT FROM b.tagset_id AND "
+      "a.resource_id IS NOT DISTINCT FROM b.resource_id AND a.service_name = b.service_name AND "
+      "a.charge_description IS NOT DISTINCT FROM b.charge_description",
+      {result->import_id});
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_EQ(same->at(0).Int(0), 994);
+}
+
 TEST_P(FocusStoreTest, SkipBadRowsLoadsTheRestAndListsTheSkipped) {
   BURSAR_FINOPS_TEST_DB(db);
   std::string path = Temp("skips.csv");
