@@ -8,7 +8,6 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -17,6 +16,7 @@
 #include <charconv>
 #include <deque>
 #include <limits>
+#include <list>
 #include <optional>
 #include <unordered_map>
 
@@ -25,7 +25,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using TcpStream = beast::basic_stream<tcp, Executor>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -40,15 +39,41 @@ bool IsDropped(const boost::system::error_code& ec) {
 }
 }  // namespace
 
+// Every connection of a client, for the deadline sweep: an operation stores its deadline in its
+// connection, and the sweeper (ticking every kSweepTick) cancels the socket of one whose deadline
+// passed, instead of a timer armed and cancelled per operation. Shared with the connections, so
+// a connection that outlives its client (a coroutine frame destroyed with the io_context) can
+// still unregister.
+struct DeadlineRegistry {
+  std::list<UpstreamConnection*> conns;
+};
+constexpr auto kSweepTick = std::chrono::milliseconds(50);
+
 struct UpstreamConnection {
+  explicit UpstreamConnection(std::shared_ptr<DeadlineRegistry> r) : registry(std::move(r)) {
+    self = registry->conns.insert(registry->conns.end(), this);
+  }
+  ~UpstreamConnection() { registry->conns.erase(self); }
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
+
+  std::shared_ptr<DeadlineRegistry> registry;
+  std::list<UpstreamConnection*>::iterator self;
   std::string pool_key;
-  std::optional<TcpStream> plain;
-  std::optional<beast::ssl_stream<TcpStream>> secure;
+  std::optional<TcpSocket> plain;
+  std::optional<beast::ssl_stream<TcpSocket>> secure;
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::buffer_body>> parser;
   bool reused = false;
+  Clock::time_point deadline = Clock::time_point::max();  // of the operation in progress
+  bool timed_out = false;
 
-  TcpStream& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+  TcpSocket& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
+  void Arm(Clock::time_point at) {
+    deadline = at;
+    timed_out = false;
+  }
+  void Disarm() { deadline = Clock::time_point::max(); }
 
   template <typename Buffers>
   Awaitable<void> Write(const Buffers& b, boost::system::error_code& ec) {
@@ -169,24 +194,21 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
   for (;;) {
     parser.get().body().data = out.data() + old;
     parser.get().body().size = want;
-    if (streaming_deadline_) {
-      conn_->tcp().expires_after(timeout_);
-    } else {
-      conn_->tcp().expires_at(deadline_);
-    }
+    conn_->Arm(streaming_deadline_ ? Clock::now() + timeout_ : deadline_);
     boost::system::error_code ec;
     co_await conn_->ReadSome(ec);
+    conn_->Disarm();
     if (ec == http::error::need_buffer) ec = {};
     size_t n = want - parser.get().body().size;
     if (ec) {
       out.resize(old);
+      const bool timed_out = conn_->timed_out;
       conn_.reset();
-      if (ec == beast::error::timeout) co_return DeadlineExceededError("upstream timed out");
+      if (timed_out) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream connection failed mid-response: " + ec.message());
     }
     if (n > 0 || parser.is_done()) {
       out.resize(old + n);
-      conn_->tcp().expires_never();
       co_return n > 0 || !parser.is_done();
     }
   }
@@ -205,8 +227,32 @@ Awaitable<Status> UpstreamResponse::ReadAll(std::string& out, size_t max_bytes) 
   }
 }
 
+namespace {
+Awaitable<void> SweepDeadlines(std::shared_ptr<DeadlineRegistry> registry) {
+  SteadyTimer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(kSweepTick);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    const Clock::time_point now = Clock::now();
+    for (UpstreamConnection* c : registry->conns) {
+      if (c->deadline <= now && !c->timed_out) {
+        c->timed_out = true;
+        c->tcp().cancel(ec);
+      }
+    }
+  }
+}
+}  // namespace
+
 UpstreamClient::UpstreamClient(asio::io_context& ioc, std::shared_ptr<ssl::context> tls)
-    : ioc_(ioc), tls_(std::move(tls)), pool_(std::make_shared<UpstreamPool>()) {}
+    : ioc_(ioc),
+      tls_(std::move(tls)),
+      pool_(std::make_shared<UpstreamPool>()),
+      registry_(std::make_shared<DeadlineRegistry>()) {
+  asio::co_spawn(ioc_, SweepDeadlines(registry_), asio::detached);
+}
 UpstreamClient::~UpstreamClient() = default;
 
 size_t UpstreamClient::idle_connections() const {
@@ -217,7 +263,7 @@ size_t UpstreamClient::idle_connections() const {
 
 Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect(
     const UpstreamTarget& target, Clock::time_point deadline) {
-  auto conn = std::make_unique<UpstreamConnection>();
+  auto conn = std::make_unique<UpstreamConnection>(registry_);
   conn->pool_key = target.pool_key;
   if (target.tls) {
     if (!tls_) co_return InternalError("no TLS context for https upstream");
@@ -225,9 +271,9 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
   } else {
     conn->plain.emplace(ioc_);
   }
-  TcpStream& stream = conn->tcp();
+  TcpSocket& stream = conn->tcp();
   boost::system::error_code ec;
-  stream.expires_at(deadline);
+  conn->Arm(deadline);
   auto address = asio::ip::make_address(target.host, ec);
   if (!ec) {
     co_await stream.async_connect(
@@ -238,20 +284,22 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
     auto results = co_await resolver.async_resolve(target.host, target.port,
                                                    asio::redirect_error(use_awaitable, ec));
     if (ec) co_return UnavailableError("cannot resolve upstream host " + target.host);
-    co_await stream.async_connect(results, asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_connect(stream, results, asio::redirect_error(use_awaitable, ec));
   }
-  if (ec == beast::error::timeout) co_return DeadlineExceededError("upstream connect timed out");
+  conn->Disarm();
+  if (ec && conn->timed_out) co_return DeadlineExceededError("upstream connect timed out");
   if (ec) co_return UnavailableError("cannot connect to " + target.pool_key + ": " + ec.message());
-  stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.set_option(tcp::no_delay(true), ec);
   if (target.tls) {
     if (!SSL_set_tlsext_host_name(conn->secure->native_handle(), target.host.c_str())) {
       co_return InternalError("cannot set TLS SNI");
     }
     conn->secure->set_verify_callback(ssl::host_name_verification(target.host));
+    conn->Arm(deadline);
     co_await conn->secure->async_handshake(ssl::stream_base::client,
                                            asio::redirect_error(use_awaitable, ec));
-    if (ec == beast::error::timeout)
-      co_return DeadlineExceededError("upstream TLS handshake timed out");
+    conn->Disarm();
+    if (ec && conn->timed_out) co_return DeadlineExceededError("upstream TLS handshake timed out");
     if (ec)
       co_return UnavailableError("TLS handshake with " + target.pool_key +
                                  " failed: " + ec.message());
@@ -304,19 +352,20 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     }
     bool reused = conn->reused;
     boost::system::error_code ec;
-    conn->tcp().expires_at(deadline);
+    conn->Arm(deadline);
     co_await conn->Write(bufs, ec);
     if (!ec) {
       conn->parser.emplace();
       // Beast 1.74 compares a Content-Length against an unset limit as exceeded: give a number.
       conn->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
-      if (streaming) conn->tcp().expires_after(request.timeout);
+      if (streaming) conn->Arm(Clock::now() + request.timeout);
       co_await conn->ReadHeader(ec);
       if (ec == http::error::need_buffer) ec = {};
     }
+    conn->Disarm();
     if (ec) {
       if (reused && IsDropped(ec) && attempt == 0) continue;  // stale pooled connection
-      if (ec == beast::error::timeout) co_return DeadlineExceededError("upstream timed out");
+      if (conn->timed_out) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream " + target.pool_key + " failed: " + ec.message());
     }
     auto response = std::unique_ptr<UpstreamResponse>(new UpstreamResponse());
@@ -329,7 +378,6 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     response->deadline_ = deadline;
     response->streaming_deadline_ = streaming;
     response->pool_ = pool_;
-    conn->tcp().expires_never();
     response->conn_ = std::move(conn);
     co_return response;
   }

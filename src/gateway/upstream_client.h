@@ -50,6 +50,7 @@ struct UpstreamRequest {
 
 struct UpstreamConnection;
 struct UpstreamPool;
+struct DeadlineRegistry;
 
 // One exchange: the status line and headers are read; the body is read by ReadSome/ReadAll.
 // Holds the connection until destroyed; a fully read keep-alive response returns it to the pool.
@@ -103,6 +104,7 @@ class UpstreamClient {
   asio::io_context& ioc_;
   std::shared_ptr<asio::ssl::context> tls_;
   std::shared_ptr<UpstreamPool> pool_;
+  std::shared_ptr<DeadlineRegistry> registry_;  // every connection, for the deadline sweep
 };
 
 // A TLS client context: system CAs, peer verification on. Internal on failure.
