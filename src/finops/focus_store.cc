@@ -26,10 +26,11 @@ using ledger::Dialect;
 using ledger::Value;
 
 // A multi-row INSERT of `rows` rows with `cols` (stored column indexes) after `lead` and before
-// `tail` columns, into `table` (columns not named stay NULL).
+// `tail` columns, into `table` (columns not named stay NULL). Each row's values start with the
+// SQL text `literal` (when not empty) and go on with parameters.
 std::string InsertSql(const std::string& table, const std::string& lead, size_t rows,
-                      const std::vector<size_t>& cols, const std::string& tail,
-                      size_t extra_params) {
+                      const std::vector<size_t>& cols, const std::string& tail, size_t extra_params,
+                      const std::string& literal = "") {
   const auto& names = StoredColumnNames();
   std::string sql = "INSERT INTO " + table + " (" + lead;
   for (size_t i : cols) sql += ", " + names[i];
@@ -38,6 +39,7 @@ std::string InsertSql(const std::string& table, const std::string& lead, size_t 
   size_t p = 1;
   for (size_t r = 0; r < rows; ++r) {
     sql += r == 0 ? "(" : ", (";
+    if (!literal.empty()) sql += literal + (per_row ? ", " : "");
     for (size_t k = 0; k < per_row; ++k) {
       if (k) sql += ", ";
       sql += "$" + std::to_string(p++);
@@ -47,11 +49,11 @@ std::string InsertSql(const std::string& table, const std::string& lead, size_t 
   return sql;
 }
 
-// focus_lines INSERT: import_id, line, tuple_id, tagset_id, the file's non-dictionary columns,
-// raw, extra.
-std::string LinesSql(size_t rows, const std::vector<size_t>& cols) {
+// focus_lines INSERT: import_id (in the SQL text: one fewer value to bind per row), then as
+// parameters line, tuple_id, tagset_id, the file's non-dictionary columns, raw, extra.
+std::string LinesSql(int64_t import_id, size_t rows, const std::vector<size_t>& cols) {
   return InsertSql("focus_lines", "import_id, line, tuple_id, tagset_id", rows, cols,
-                   ", raw, extra", 6);
+                   ", raw, extra", 5, std::to_string(import_id));
 }
 
 // focus_tuples INSERT: id, the file's dictionary columns.
@@ -195,7 +197,8 @@ class Importer {
   Status Add(int64_t import_id, int64_t line, int64_t tagset_id, const FocusRow& row) {
     const size_t stored = row.values.size();
     const size_t n = line_cols_.size();
-    const size_t per_row = n + 6;
+    const size_t per_row = n + 5;
+    import_id_ = import_id;
     if (batch_.size() != options_.batch_rows * per_row) {
       batch_.assign(options_.batch_rows * per_row, Value());
       last_value_.assign(stored, std::string());
@@ -210,16 +213,15 @@ class Importer {
     Staged& st = staged_[added_++ & 1];
     const size_t probe = st.probe;
     Value* out = &batch_[pending_ * per_row];
-    out[0] = import_id;
-    out[1] = line;
+    out[0] = line;
     if (tagset_id) {
-      out[3] = tagset_id;
+      out[2] = tagset_id;
     } else {
-      out[3] = std::monostate();
+      out[2] = std::monostate();
     }
     for (size_t j = 0; j < n; ++j) {
       const Cell& cell = row.values[line_cols_[j]];
-      Value* dst = &out[4 + j];
+      Value* dst = &out[3 + j];
       if (cell.type == Cell::kNull) {
         *dst = std::monostate();
       } else if (cell.type == Cell::kInt) {
@@ -228,8 +230,8 @@ class Importer {
         AssignText(dst, cell.s);
       }
     }
-    AssignText(&out[4 + n], row.raw_json);
-    AssignText(&out[5 + n], row.extra_json);
+    AssignText(&out[3 + n], row.raw_json);
+    AssignText(&out[4 + n], row.extra_json);
 
     const int64_t* ids = tuple_ids_.data();
     if (!st.key.ok() || !tuples_->FindFrom(probe, st.key, tuple_ids_.data())) {
@@ -247,7 +249,7 @@ class Importer {
         tuples_->Insert(st.key, tuple_ids_.data());  // or not cached
       }
     }
-    out[2] = ids[width];
+    out[1] = ids[width];
     rollup_.Add(ids[width + 1], row.charge_period_start, row.billed_cost);
     if (++pending_ == options_.batch_rows) Flush();
     return OkStatus();
@@ -354,7 +356,7 @@ class Importer {
     FlushDictionary(final);
     FlushTuples(final);
     if (pending_ == 0) return;
-    const size_t per_row = line_cols_.size() + 6;
+    const size_t per_row = line_cols_.size() + 5;
     size_t rows = pending_;
     std::vector<Value> batch = std::move(batch_);
     batch_ = TakeFree();
@@ -363,12 +365,13 @@ class Importer {
       Status s;
       if (rows == options_.batch_rows) {
         if (full_ == nullptr) {
-          BURSAR_ASSIGN_OR_RETURN(full_, db_.Prepare(LinesSql(options_.batch_rows, line_cols_)));
+          BURSAR_ASSIGN_OR_RETURN(
+              full_, db_.Prepare(LinesSql(import_id_, options_.batch_rows, line_cols_)));
         }
         s = full_->Execute(batch).status();
       } else {
         if (single_ == nullptr) {
-          BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(LinesSql(1, line_cols_)));
+          BURSAR_ASSIGN_OR_RETURN(single_, db_.Prepare(LinesSql(import_id_, 1, line_cols_)));
         }
         std::vector<Value> one(per_row);
         for (size_t r = 0; r < rows && s.ok(); ++r) {
@@ -427,6 +430,7 @@ class Importer {
   ledger::Statement* tuples_full_ = nullptr;    // worker only
   ledger::Statement* tuples_single_ = nullptr;  // worker only
   std::vector<Value> batch_;
+  int64_t import_id_ = 0;  // of the rows (Add)
   size_t pending_ = 0;
   ledger::Statement* full_ = nullptr;
   ledger::Statement* single_ = nullptr;
