@@ -93,12 +93,14 @@ std::string SpendTableSql(bool pg) {
   return sql;
 }
 
-// A multi-row insert of `rows` records that returns the ids it actually inserted (a replayed id
-// conflicts and is not returned). RETURNING works in SQLite >= 3.35 and PostgreSQL.
+// A multi-row insert of `rows` records; with `returning`, it returns the ids it actually inserted
+// (a replayed id conflicts and is not returned; RETURNING works in SQLite >= 3.35 and
+// PostgreSQL). RETURNING costs about a quarter of a row's insert, so it is only used to sort out
+// a statement in which some id conflicted (see InsertBatch).
 constexpr int kSpendParams = 25;
 constexpr size_t kRowsPerInsert = 128;
 
-std::string InsertSpendSql(size_t rows) {
+std::string InsertSpendSql(size_t rows, bool returning) {
   std::string cols =
       "request_id, time_us, key_name, tagset_id, route, model, upstream_model, commit_rev";
   for (const char* c : kUsageColumns) cols += std::string(", ") + c;
@@ -113,7 +115,7 @@ std::string InsertSpendSql(size_t rows) {
     values += ")";
   }
   return "INSERT INTO spend (" + cols + ") VALUES " + values +
-         " ON CONFLICT (request_id) DO NOTHING RETURNING request_id";
+         " ON CONFLICT (request_id) DO NOTHING" + (returning ? " RETURNING request_id" : "");
 }
 
 std::string UpsertRollupSql(const std::string& table, const std::string& time_col) {
@@ -313,8 +315,10 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
   auto result = [&]() -> StatusOr<int64_t> {
     Transaction tx(*db_);
     BURSAR_RETURN_IF_ERROR(tx.status());
-    static const std::string kInsertOne = InsertSpendSql(1);
-    static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert);
+    static const std::string kInsertOne = InsertSpendSql(1, false);
+    static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert, false);
+    static const std::string kInsertOneReturning = InsertSpendSql(1, true);
+    static const std::string kInsertManyReturning = InsertSpendSql(kRowsPerInsert, true);
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
     // Rollup keys point into the records, which outlive this call: nothing is copied.
@@ -348,8 +352,10 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
       }
     }
 
-    // Which rows of a statement were inserted: RETURNING lists their ids (a replayed id
-    // conflicts and is not returned; an id twice in one statement counts once).
+    // Which rows of a statement were inserted: usually all of them (the statement's change count
+    // says so). When some id conflicted (records replayed from the log), the statement is undone
+    // to a savepoint and run again with RETURNING, which lists the ids it inserted (an id twice
+    // in one statement counts once).
     std::unordered_map<std::string_view, size_t> pending;
     std::vector<char> fresh;
     for (size_t start = 0; start < recs.size();) {
@@ -358,11 +364,9 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
                               db_->Prepare(rows == 1 ? kInsertOne : kInsertMany));
       p.clear();
       p.reserve(rows * kSpendParams);
-      pending.clear();
       for (size_t i = start; i < start + rows; ++i) {
         const SpendRecord& r = *recs[i];
         const Usage& u = r.usage;
-        pending.emplace(r.request_id, i);
         p.emplace_back(std::string_view(r.request_id));
         p.emplace_back(r.time_us);
         p.emplace_back(std::string_view(r.key_name));
@@ -385,13 +389,26 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
         p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
         p.emplace_back(std::string_view(r.downgraded_from));
       }
-      fresh.assign(rows, 0);
-      BURSAR_RETURN_IF_ERROR(insert->Query(p, [&](const Row& row) {
-        const std::string* id = std::get_if<std::string>(&row.at(0));
-        auto it = id ? pending.find(*id) : pending.end();
-        if (it != pending.end()) fresh[it->second - start] = 1;
-        return OkStatus();
-      }));
+      BURSAR_RETURN_IF_ERROR(db_->ExecScript("SAVEPOINT spend_rows"));
+      BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
+      if (changed == static_cast<int64_t>(rows)) {
+        fresh.assign(rows, 1);
+        BURSAR_RETURN_IF_ERROR(db_->ExecScript("RELEASE spend_rows"));
+      } else {
+        BURSAR_RETURN_IF_ERROR(db_->ExecScript("ROLLBACK TO spend_rows; RELEASE spend_rows"));
+        BURSAR_ASSIGN_OR_RETURN(
+            Statement * returning,
+            db_->Prepare(rows == 1 ? kInsertOneReturning : kInsertManyReturning));
+        pending.clear();
+        for (size_t i = start; i < start + rows; ++i) pending.emplace(recs[i]->request_id, i);
+        fresh.assign(rows, 0);
+        BURSAR_RETURN_IF_ERROR(returning->Query(p, [&](const Row& row) {
+          const std::string* id = std::get_if<std::string>(&row.at(0));
+          auto it = id ? pending.find(*id) : pending.end();
+          if (it != pending.end()) fresh[it->second - start] = 1;
+          return OkStatus();
+        }));
+      }
       for (size_t i = start; i < start + rows; ++i) {
         if (!fresh[i - start]) continue;
         ++inserted;
