@@ -260,7 +260,12 @@ class FlatTupleMap {
     const uint64_t h = key.hash();
     size_t i = h & (slots_.size() - 1);
     while (slots_[i].at != 0 && slots_[i].hash != h) i = (i + 1) & (slots_.size() - 1);
-    if (slots_[i].at != 0) __builtin_prefetch(arena_.data() + slots_[i].at - 1);
+    if (slots_[i].at != 0) {
+      // A matching entry is as long as the key: load all its cache lines, not only the first.
+      const char* p = arena_.data() + slots_[i].at - 1;
+      const size_t bytes = values_ * sizeof(int32_t) + sizeof(uint32_t) + key.bytes().size();
+      for (size_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    }
     return i;
   }
   // Copies the tuple's values to `ids` and returns true, or returns false. `from`: Probe(key).
