@@ -420,7 +420,8 @@ Status ParseFocusRow(const CsvReader& record, const FocusSchema& schema, FocusRo
         // Bills often repeat one amount in several cost columns: parse each text once per row.
         Picos128 picos;
         int64_t micros, rem;
-        if (v == last_cost_text) {
+        if (v.size() == last_cost_text.size() &&
+            SameBytes(v.data(), last_cost_text.data(), v.size())) {
           picos = last_picos;
           micros = last_micros;
           rem = last_rem;
