@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/sha256.h"
+#include "finops/bulk_load_journal.h"
 #include "finops/flat_map.h"
 #include "finops/focus_rollup.h"
 #include "finops/ordered_worker.h"
@@ -442,36 +443,6 @@ int64_t NowMicros() {
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
-
-}  // namespace
-
-namespace {
-
-// SQLite: a bulk import into a ledger that no other connection has open (the usual `bursar
-// import`) runs with a rollback journal, so its pages are written once, straight into the
-// database, rather than into the WAL and again into the database at the checkpoint (about 15%
-// of a 1M-row import). The import stays one atomic transaction either way. With another
-// connection open (a running gateway) the switch is refused at once and the import uses the WAL.
-class BulkLoadJournal {
- public:
-  explicit BulkLoadJournal(Db& db) : db_(db) {
-    if (db.dialect() != Dialect::kSqlite) return;
-    auto timeout = db.QueryAll("PRAGMA busy_timeout");  // the connection's own, restored below
-    if (!timeout.ok() || timeout->empty() || !db.ExecScript("PRAGMA busy_timeout=0").ok()) return;
-    auto mode = db.QueryAll("PRAGMA journal_mode=DELETE");
-    switched_ = mode.ok() && !mode->empty() && mode->at(0).Text(0) == "delete";
-    (void)db.ExecScript("PRAGMA busy_timeout=" + std::to_string(timeout->at(0).Int(0)));
-  }
-  ~BulkLoadJournal() {
-    if (switched_) (void)db_.QueryAll("PRAGMA journal_mode=WAL");
-  }
-  BulkLoadJournal(const BulkLoadJournal&) = delete;
-  BulkLoadJournal& operator=(const BulkLoadJournal&) = delete;
-
- private:
-  Db& db_;
-  bool switched_ = false;
-};
 
 StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> source,
                                        const std::string& name, const ImportOptions& options);
