@@ -3,25 +3,21 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <charconv>
+#include <cstring>
 #include <list>
 #include <thread>
 #include <vector>
 
+#include "gateway/http_parser.h"
+
 namespace bursar::gateway {
-namespace beast = boost::beast;
-namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string_view Sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 struct Worker;
 
@@ -195,6 +191,31 @@ Awaitable<void> DiscardInput(SessionState& state, size_t max_bytes) {
   state.Disarm();
 }
 
+bool IsQuietReadError(const boost::system::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::operation_aborted ||
+         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor;
+}
+
+// Reads the rest of a chunked body: `decoder` was fed what the connection buffer held; more
+// arrives in `scratch`, and what follows the body (a pipelined request) is left in `rest`.
+// Returns the decoder's last result; on a read error, kNeedMore with `ec` set.
+Awaitable<ChunkedDecoder::Result> ReadChunkedRest(SessionState& state, ChunkedDecoder& decoder,
+                                                  size_t max_body, std::string& body,
+                                                  std::string& rest, std::string& error,
+                                                  boost::system::error_code& ec) {
+  std::string scratch(16 << 10, '\0');
+  for (;;) {
+    size_t n = co_await state.socket->async_read_some(asio::buffer(scratch),
+                                                      asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return ChunkedDecoder::Result::kNeedMore;
+    size_t used = 0;
+    auto r = decoder.Feed(std::string_view(scratch.data(), n), max_body, &body, &used, &error);
+    if (r == ChunkedDecoder::Result::kNeedMore) continue;
+    if (r == ChunkedDecoder::Result::kDone) rest.assign(scratch.data() + used, n - used);
+    co_return r;
+  }
+}
+
 Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socket) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
@@ -203,48 +224,126 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
   w.sessions.push_front(&state);
   auto self = w.sessions.begin();
   w.open.fetch_add(1, std::memory_order_relaxed);
-  beast::flat_buffer buffer;
+  // The connection's read buffer: [0, have) holds bytes received and not yet consumed. A
+  // request's head is parsed in place (HttpRequest's views point here while it is handled).
+  std::string in(16 << 10, '\0');
+  size_t have = 0;
+  RequestHead head;
+  std::string error;
   bool first = true;
   while (!w.draining) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
-    state.Arm(first || buffer.size() > 0 ? options.read_timeout : options.idle_timeout);
+    // The head: the idle timeout until a request starts, then the read timeout.
+    state.Arm(first || have > 0 ? options.read_timeout : options.idle_timeout);
     first = false;
-    co_await http::async_read(socket, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    size_t head_bytes = 0;
+    HeadStatus status = HeadStatus::kIncomplete;
+    bool armed_for_read = have > 0;
+    for (;;) {
+      if (have > 0) status = ParseRequestHead({in.data(), have}, &head, &head_bytes, &error);
+      if (status != HeadStatus::kIncomplete) break;
+      if (have >= options.max_header_bytes) break;
+      if (in.size() - have < 4096)
+        in.resize(std::min(in.size() * 2, options.max_header_bytes + (16 << 10)));
+      size_t n = co_await socket.async_read_some(asio::buffer(in.data() + have, in.size() - have),
+                                                 asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      have += n;
+      if (!armed_for_read) {
+        state.Arm(options.read_timeout);
+        armed_for_read = true;
+      }
+    }
     state.Disarm();
-    if (ec) {
-      if (ec == http::error::body_limit) {
-        co_await SendSimpleError(state, 413, "request body too large", "request_too_large");
-        co_await DiscardInput(state, options.max_body_bytes);
-      } else if (ec == http::error::header_limit) {
+    if (status == HeadStatus::kComplete && head_bytes > options.max_header_bytes) {
+      status = HeadStatus::kIncomplete;  // complete, but over the limit
+      ec = {};
+    }
+    if (status != HeadStatus::kComplete) {
+      if (status == HeadStatus::kIncomplete && !ec) {
         co_await SendSimpleError(state, 413, "request headers too large", "request_too_large");
-      } else if (ec != http::error::end_of_stream && ec != asio::error::eof && !state.timed_out &&
-                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
-                 ec != asio::error::bad_descriptor) {
+      } else if (status == HeadStatus::kBad) {
+        co_await SendSimpleError(state, 400, "malformed HTTP request: " + error, "bad_request");
+      } else if (status == HeadStatus::kUnsupportedVersion) {
+        co_await SendSimpleError(state, 505, error, "http_version_not_supported");
+      } else if (status == HeadStatus::kUnsupportedCoding) {
+        co_await SendSimpleError(state, 501, error, "not_implemented");
+      } else if (have > 0 && !state.timed_out && !IsQuietReadError(ec)) {
         co_await SendSimpleError(state, 400, "malformed HTTP request: " + ec.message(),
                                  "bad_request");
       }
       break;
     }
-    auto& msg = parser.get();
+
+    // The body: Content-Length bytes or a chunked body, read into req.body (never into `in`,
+    // which the head's views point into).
     HttpRequest req;
-    req.method = Sv(msg.method_string());
-    req.target = Sv(msg.target());
-    if (auto it = msg.find(http::field::authorization); it != msg.end()) {
-      req.authorization = Sv(it->value());
+    size_t consumed = head_bytes;  // bytes of `in` this request used
+    std::string rest;              // bytes after a chunked body that arrived outside `in`
+    bool rest_replaces = false;
+    const std::string_view buffered(in.data() + head_bytes, have - head_bytes);
+    if (head.has_content_length && head.content_length > options.max_body_bytes) {
+      co_await SendSimpleError(state, 413, "request body too large", "request_too_large");
+      co_await DiscardInput(state, options.max_body_bytes);
+      break;
     }
-    if (auto it = msg.find("x-request-id"); it != msg.end()) req.request_id = Sv(it->value());
-    if (auto it = msg.find(http::field::content_type); it != msg.end()) {
-      req.content_type = Sv(it->value());
+    state.Arm(options.read_timeout);
+    if (head.has_content_length && head.content_length > 0) {
+      const size_t want = static_cast<size_t>(head.content_length);
+      const size_t now = std::min(want, buffered.size());
+      if (now < want && head.expect_continue) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(kContinue),
+                                   asio::redirect_error(use_awaitable, ec));
+      }
+      req.body.resize(want);
+      std::memcpy(req.body.data(), buffered.data(), now);
+      consumed += now;
+      if (!ec && now < want) {
+        co_await asio::async_read(socket, asio::buffer(req.body.data() + now, want - now),
+                                  asio::redirect_error(use_awaitable, ec));
+      }
+    } else if (head.chunked) {
+      ChunkedDecoder decoder;
+      size_t used = 0;
+      auto r = decoder.Feed(buffered, options.max_body_bytes, &req.body, &used, &error);
+      consumed += used;
+      if (r == ChunkedDecoder::Result::kNeedMore) {
+        consumed = have;  // all of it went into the body
+        if (head.expect_continue) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          co_await asio::async_write(socket, asio::buffer(kContinue),
+                                     asio::redirect_error(use_awaitable, ec));
+        }
+        if (!ec) {
+          r = co_await ReadChunkedRest(state, decoder, options.max_body_bytes, req.body, rest,
+                                       error, ec);
+          rest_replaces = true;
+        }
+      }
+      if (r == ChunkedDecoder::Result::kTooLarge) {
+        co_await SendSimpleError(state, 413, "request body too large", "request_too_large");
+        co_await DiscardInput(state, options.max_body_bytes);
+        break;
+      }
+      if (r == ChunkedDecoder::Result::kBad) {
+        co_await SendSimpleError(state, 400, "malformed HTTP request: " + error, "bad_request");
+        break;
+      }
     }
-    req.body = std::move(msg.body());
+    state.Disarm();
+    if (ec) break;  // the client went away or stalled mid-body
+
+    req.method = head.method;
+    req.target = head.target;
+    req.authorization = head.authorization;
+    req.request_id = head.request_id;
+    req.content_type = head.content_type;
     if (req.target.substr(0, 7) == "/hooks/") {
-      for (const auto& field : msg) req.headers.emplace_back(field.name_string(), field.value());
+      for (const auto& [name, value] : head.fields) req.headers.emplace_back(name, value);
     }
     state.busy = true;
     w.busy.fetch_add(1, std::memory_order_relaxed);
-    ConnectionWriter writer(w, state, options, msg.keep_alive());
+    ConnectionWriter writer(w, state, options, head.keep_alive);
     co_await w.handler->Handle(req, writer);
     if (!writer.started() && !writer.failed()) {
       co_await writer.Send(500, {}, "application/json",
@@ -253,6 +352,15 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
     w.busy.fetch_sub(1, std::memory_order_relaxed);
     state.busy = false;
     if (!writer.completed() || writer.closing()) break;
+    // Keep what follows this request (a pipelined next one) at the start of the buffer.
+    if (rest_replaces) {
+      if (rest.size() > in.size()) in.resize(rest.size());
+      std::memcpy(in.data(), rest.data(), rest.size());
+      have = rest.size();
+    } else {
+      std::memmove(in.data(), in.data() + consumed, have - consumed);
+      have -= consumed;
+    }
   }
   socket.shutdown(tcp::socket::shutdown_send, ec);
   socket.close(ec);

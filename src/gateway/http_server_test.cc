@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 namespace bursar::gateway {
 namespace {
@@ -124,6 +125,92 @@ TEST(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_GE(waited, milliseconds(290));
   EXPECT_LT(waited, milliseconds(2000));
   EXPECT_EQ(server->Shutdown(milliseconds(1000)), 0);
+}
+
+std::unique_ptr<HttpServer> StartServerWithLimits(size_t max_header, size_t max_body) {
+  ServerOptions options;
+  options.workers = 1;
+  options.max_header_bytes = max_header;
+  options.max_body_bytes = max_body;
+  auto server = HttpServer::Start(
+      options, [](asio::io_context&, int) { return std::make_unique<EchoHandler>(); });
+  EXPECT_TRUE(server.ok()) << server.status().ToString();
+  return server.ok() ? std::move(server).value() : nullptr;
+}
+
+// Requests sent back to back in one write (pipelined), with a chunked body between them, are
+// answered in order; bytes after a chunked body start the next request.
+TEST(HttpServerTest, PipelinedAndChunkedRequestsAreAnsweredInOrder) {
+  auto server = StartServer(milliseconds(5000), milliseconds(5000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.Send(
+      "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\none"
+      "POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n4\r\n-two\r\n0\r\n\r\n"
+      "POST /c HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nthree");
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(3000), &closed);
+  EXPECT_TRUE(closed);
+  size_t a = got.find("POST one"), b = got.find("POST two-two"), d = got.find("POST three");
+  ASSERT_NE(a, std::string::npos) << got;
+  ASSERT_NE(b, std::string::npos) << got;
+  ASSERT_NE(d, std::string::npos) << got;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, d);
+}
+
+// A chunked body that arrives in pieces, and a body announced with Expect: 100-continue.
+TEST(HttpServerTest, BodiesArriveInPiecesAndExpectContinueIsAnswered) {
+  auto server = StartServer(milliseconds(5000), milliseconds(5000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  c.Send("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab");
+  std::this_thread::sleep_for(milliseconds(50));
+  c.Send("cd\r\n2\r\nef\r\n0\r\n\r\n");
+  c.Send(
+      "POST /y HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+  std::this_thread::sleep_for(milliseconds(50));
+  c.Send("wxyz");
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(3000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(got.find("POST abcdef"), std::string::npos) << got;
+  EXPECT_NE(got.find("HTTP/1.1 100 Continue\r\n\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("POST wxyz"), std::string::npos) << got;
+}
+
+TEST(HttpServerTest, OversizedAndMalformedRequestsGetTheirStatus) {
+  auto server = StartServerWithLimits(1024, 64);
+  ASSERT_TRUE(server);
+  struct Case {
+    std::string request;
+    const char* status_line;
+    const char* body_has;
+  } cases[] = {
+      {"POST / HTTP/1.1\r\nContent-Length: 65\r\n\r\n", "HTTP/1.1 413 ", "body too large"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n" + std::string(65, 'x'),
+       "HTTP/1.1 413 ", "body too large"},
+      {"GET / HTTP/1.1\r\nX-Big: " + std::string(2000, 'a') + "\r\n\r\n", "HTTP/1.1 413 ",
+       "headers too large"},
+      {"GET / HTTP/1.1\r\nX-Big: " + std::string(2000, 'a'), "HTTP/1.1 413 ", "headers too large"},
+      {"GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n", "HTTP/1.1 400 ", "malformed HTTP request"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "HTTP/1.1 400 ",
+       "malformed chunk size"},
+      {"GET / HTTP/3.0\r\n\r\n", "HTTP/1.1 505 ", "not supported"},
+      {"POST / HTTP/1.1\r\nTransfer-Encoding: br\r\n\r\n", "HTTP/1.1 501 ", "not supported"},
+  };
+  for (const Case& k : cases) {
+    Client c(server->port());
+    ASSERT_TRUE(c.connected());
+    c.Send(k.request);
+    bool closed = false;
+    std::string got = c.ReadUntilClosed(milliseconds(3000), &closed);
+    EXPECT_TRUE(closed) << k.request.substr(0, 40);
+    EXPECT_EQ(got.substr(0, 13), k.status_line) << k.request.substr(0, 40) << " -> " << got;
+    EXPECT_NE(got.find(k.body_has), std::string::npos) << got;
+  }
 }
 
 }  // namespace

@@ -48,6 +48,10 @@ std::string_view ReasonPhrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 501:
+      return "Not Implemented";
+    case 505:
+      return "HTTP Version Not Supported";
     default:  // any other code: the class's generic phrase (RFC 9110 section 15)
       return status >= 500   ? "Server Error"
              : status >= 400 ? "Client Error"

@@ -1,0 +1,306 @@
+#include "gateway/http_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace bursar::gateway {
+namespace {
+
+// RFC 9110 tchar.
+bool IsTchar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+// Field-value characters: VCHAR, SP, HTAB, obs-text.
+constexpr bool IsValueChar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    unsigned char x = static_cast<unsigned char>(a[i]);
+    unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view TrimOws(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// Calls f(token) for each element of a comma-separated list (empty elements skipped).
+template <typename F>
+void ForEachToken(std::string_view list, F f) {
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view token = TrimOws(list.substr(0, comma));
+    if (!token.empty()) f(token);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+}
+
+HeadStatus Bad(std::string* error, std::string message) {
+  *error = std::move(message);
+  return HeadStatus::kBad;
+}
+
+}  // namespace
+
+HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* head_bytes,
+                            std::string* error) {
+  const size_t total = data.size();
+  // A server ignores empty lines before the request line (RFC 9112 2.2).
+  while (data.size() >= 2 && data[0] == '\r' && data[1] == '\n') data.remove_prefix(2);
+  // Takes the next line (without its CRLF); false when it has not fully arrived.
+  bool bare_lf = false;
+  auto next_line = [&data, &bare_lf](std::string_view* line) {
+    size_t lf = data.find('\n');
+    if (lf == std::string_view::npos) return false;
+    if (lf == 0 || data[lf - 1] != '\r') {
+      bare_lf = true;
+      return false;
+    }
+    *line = data.substr(0, lf - 1);
+    data.remove_prefix(lf + 1);
+    return true;
+  };
+
+  std::string_view line;
+  if (!next_line(&line)) {
+    if (bare_lf) return Bad(error, "request line does not end with CRLF");
+    return HeadStatus::kIncomplete;
+  }
+  // request-line = method SP request-target SP HTTP-version
+  size_t sp1 = line.find(' ');
+  if (sp1 == 0 || sp1 == std::string_view::npos) return Bad(error, "malformed request line");
+  size_t sp2 = line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || sp2 == sp1 + 1) {
+    return Bad(error, "malformed request line");
+  }
+  RequestHead& h = *head;
+  {
+    auto fields = std::move(h.fields);
+    h = RequestHead();
+    h.fields = std::move(fields);
+    h.fields.clear();
+  }
+  h.method = line.substr(0, sp1);
+  h.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string_view version = line.substr(sp2 + 1);
+  for (char c : h.method) {
+    if (!IsTchar(static_cast<unsigned char>(c))) return Bad(error, "bad character in method");
+  }
+  for (char c : h.target) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return Bad(error, "bad character in request target");
+  }
+  if (version == "HTTP/1.1") {
+    h.version_minor = 1;
+  } else if (version == "HTTP/1.0") {
+    h.version_minor = 0;
+  } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.' &&
+             version[5] >= '0' && version[5] <= '9' && version[7] >= '0' && version[7] <= '9') {
+    *error = "HTTP version " + std::string(version.substr(5)) + " is not supported";
+    return HeadStatus::kUnsupportedVersion;
+  } else {
+    return Bad(error, "malformed HTTP version");
+  }
+
+  bool close = false, keep_alive_token = false, transfer_encoding = false;
+  for (;;) {
+    if (!next_line(&line)) {
+      if (bare_lf) return Bad(error, "header line does not end with CRLF");
+      return HeadStatus::kIncomplete;
+    }
+    if (line.empty()) break;  // the blank line: end of the head
+    if (line.front() == ' ' || line.front() == '\t') {
+      return Bad(error, "obsolete line folding in a header field");
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return Bad(error, "header line without a name");
+    std::string_view name = line.substr(0, colon);
+    for (char c : name) {
+      if (!IsTchar(static_cast<unsigned char>(c))) {
+        return Bad(error, "bad character in header name \"" + std::string(name) + "\"");
+      }
+    }
+    std::string_view value = TrimOws(line.substr(colon + 1));
+    for (char c : value) {
+      if (!IsValueChar(static_cast<unsigned char>(c))) {
+        return Bad(error, "bad character in header \"" + std::string(name) + "\"");
+      }
+    }
+    h.fields.emplace_back(name, value);
+    switch (name.size()) {
+      case 6:
+        if (EqualsNoCase(name, "expect")) {
+          if (EqualsNoCase(value, "100-continue")) h.expect_continue = true;
+        }
+        break;
+      case 10:
+        if (EqualsNoCase(name, "connection")) {
+          ForEachToken(value, [&](std::string_view t) {
+            if (EqualsNoCase(t, "close")) close = true;
+            if (EqualsNoCase(t, "keep-alive")) keep_alive_token = true;
+          });
+        }
+        break;
+      case 12:
+        if (EqualsNoCase(name, "x-request-id")) h.request_id = value;
+        if (EqualsNoCase(name, "content-type")) h.content_type = value;
+        break;
+      case 13:
+        if (EqualsNoCase(name, "authorization")) h.authorization = value;
+        break;
+      case 14:
+        if (EqualsNoCase(name, "content-length")) {
+          uint64_t n = 0;
+          if (value.empty() || value.size() > 18 ||
+              !std::all_of(value.begin(), value.end(),
+                           [](char c) { return c >= '0' && c <= '9'; })) {
+            return Bad(error, "bad Content-Length \"" + std::string(value) + "\"");
+          }
+          for (char c : value) n = n * 10 + static_cast<uint64_t>(c - '0');
+          if (h.has_content_length && n != h.content_length) {
+            return Bad(error, "conflicting Content-Length values");
+          }
+          h.has_content_length = true;
+          h.content_length = n;
+        }
+        break;
+      case 17:
+        if (EqualsNoCase(name, "transfer-encoding")) {
+          if (transfer_encoding) return Bad(error, "Transfer-Encoding given twice");
+          transfer_encoding = true;
+          if (!EqualsNoCase(value, "chunked")) {
+            *error = "Transfer-Encoding \"" + std::string(value) + "\" is not supported";
+            return HeadStatus::kUnsupportedCoding;
+          }
+          h.chunked = true;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (h.chunked && h.has_content_length) {
+    return Bad(error, "both Transfer-Encoding and Content-Length");
+  }
+  if (h.chunked && h.version_minor == 0)
+    return Bad(error, "Transfer-Encoding in an HTTP/1.0 request");
+  h.keep_alive = h.version_minor == 1 ? !close : keep_alive_token && !close;
+  *head_bytes = total - data.size();
+  return HeadStatus::kComplete;
+}
+
+ChunkedDecoder::Result ChunkedDecoder::Feed(std::string_view in, size_t max_body, std::string* body,
+                                            size_t* consumed, std::string* error) {
+  constexpr size_t kMaxTrailerBytes = 64 << 10;
+  constexpr size_t kMaxExtensionBytes = 4 << 10;
+  size_t i = 0;
+  auto bad = [&](const char* what) {
+    *consumed = i;
+    *error = what;
+    return Result::kBad;
+  };
+  while (i < in.size()) {
+    const char c = in[i];
+    switch (state_) {
+      case State::kSize: {
+        int d = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
+        if (d >= 0) {
+          if (++size_digits_ > 15) return bad("chunk size too large");
+          remaining_ = remaining_ * 16 + static_cast<uint64_t>(d);
+          ++i;
+        } else if (size_digits_ == 0) {
+          return bad("malformed chunk size");
+        } else if (c == ';' || c == ' ' || c == '\t') {
+          state_ = State::kSizeExt;
+          trailer_bytes_ = 0;
+          ++i;
+        } else if (c == '\r') {
+          state_ = State::kSizeLf;
+          ++i;
+        } else {
+          return bad("malformed chunk size");
+        }
+        break;
+      }
+      case State::kSizeExt:  // chunk extensions are ignored
+        if (c == '\r') {
+          state_ = State::kSizeLf;
+        } else if (c == '\n' || ++trailer_bytes_ > kMaxExtensionBytes) {
+          return bad("malformed chunk extension");
+        }
+        ++i;
+        break;
+      case State::kSizeLf:
+        if (c != '\n') return bad("chunk size line does not end with CRLF");
+        ++i;
+        size_digits_ = 0;
+        trailer_bytes_ = 0;
+        state_ = remaining_ == 0 ? State::kTrailer : State::kData;
+        break;
+      case State::kData: {
+        // The whole chunk is checked against the limit, however much of it arrived.
+        if (remaining_ > max_body - std::min(max_body, body->size())) {
+          *consumed = i;
+          *error = "request body too large";
+          return Result::kTooLarge;
+        }
+        size_t n = static_cast<size_t>(std::min<uint64_t>(remaining_, in.size() - i));
+        body->append(in.data() + i, n);
+        i += n;
+        remaining_ -= n;
+        if (remaining_ == 0) state_ = State::kDataCr;
+        break;
+      }
+      case State::kDataCr:
+        if (c != '\r') return bad("chunk data does not end with CRLF");
+        ++i;
+        state_ = State::kDataLf;
+        break;
+      case State::kDataLf:
+        if (c != '\n') return bad("chunk data does not end with CRLF");
+        ++i;
+        state_ = State::kSize;
+        break;
+      case State::kTrailer:  // at the start of a trailer line, or of the final blank line
+        ++i;
+        state_ = c == '\r' ? State::kTrailerLf : State::kTrailerLine;
+        if (c == '\n') return bad("trailer line does not end with CRLF");
+        break;
+      case State::kTrailerLf:
+        if (c != '\n') return bad("chunked body does not end with CRLF");
+        ++i;
+        state_ = State::kSize;
+        *consumed = i;
+        return Result::kDone;
+      case State::kTrailerLine:
+        if (c == '\n' || ++trailer_bytes_ > kMaxTrailerBytes) return bad("malformed trailer");
+        if (c == '\r') state_ = State::kTrailerLineLf;
+        ++i;
+        break;
+      case State::kTrailerLineLf:
+        if (c != '\n') return bad("trailer line does not end with CRLF");
+        ++i;
+        state_ = State::kTrailer;
+        break;
+    }
+  }
+  *consumed = i;
+  return Result::kNeedMore;
+}
+
+}  // namespace bursar::gateway
