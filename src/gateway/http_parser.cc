@@ -51,16 +51,12 @@ HeadStatus Bad(std::string* error, std::string message) {
   return HeadStatus::kBad;
 }
 
-}  // namespace
-
-HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* head_bytes,
-                            std::string* error) {
-  const size_t total = data.size();
-  // A server ignores empty lines before the request line (RFC 9112 2.2).
-  while (data.size() >= 2 && data[0] == '\r' && data[1] == '\n') data.remove_prefix(2);
-  // Takes the next line (without its CRLF); false when it has not fully arrived.
-  bool bare_lf = false;
-  auto next_line = [&data, &bare_lf](std::string_view* line) {
+// Hands out CRLF-terminated lines (without the CRLF) from the front of `data`.
+struct LineReader {
+  std::string_view data;
+  bool bare_lf = false;  // a line ended with LF alone: malformed
+  // False when the next line has not fully arrived (or ends with a bare LF).
+  bool Next(std::string_view* line) {
     size_t lf = data.find('\n');
     if (lf == std::string_view::npos) return false;
     if (lf == 0 || data[lf - 1] != '\r') {
@@ -70,11 +66,116 @@ HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* he
     *line = data.substr(0, lf - 1);
     data.remove_prefix(lf + 1);
     return true;
-  };
+  }
+};
 
+// HTTP/1.0 or 1.1 into *minor; kUnsupportedVersion for another HTTP/x.y, else kBad.
+HeadStatus ParseVersion(std::string_view version, int* minor, std::string* error) {
+  if (version == "HTTP/1.1" || version == "HTTP/1.0") {
+    *minor = version[7] - '0';
+    return HeadStatus::kComplete;
+  }
+  if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.' &&
+      version[5] >= '0' && version[5] <= '9' && version[7] >= '0' && version[7] <= '9') {
+    *error = "HTTP version " + std::string(version.substr(5)) + " is not supported";
+    return HeadStatus::kUnsupportedVersion;
+  }
+  return Bad(error, "malformed HTTP version");
+}
+
+// What both directions read from the header fields: the message framing and its type.
+struct Framing {
+  std::string_view content_type;
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+  bool chunked = false;
+  bool close = false;             // Connection: close
+  bool keep_alive_token = false;  // Connection: keep-alive
+};
+
+// Parses the field lines up to the blank line; on_field(name, value) sees every field.
+template <typename OnField>
+HeadStatus ParseFields(LineReader& r, int version_minor, Framing* f, OnField on_field,
+                       std::string* error) {
+  bool transfer_encoding = false;
   std::string_view line;
-  if (!next_line(&line)) {
-    if (bare_lf) return Bad(error, "request line does not end with CRLF");
+  for (;;) {
+    if (!r.Next(&line)) {
+      if (r.bare_lf) return Bad(error, "header line does not end with CRLF");
+      return HeadStatus::kIncomplete;
+    }
+    if (line.empty()) break;  // the blank line: end of the head
+    if (line.front() == ' ' || line.front() == '\t') {
+      return Bad(error, "obsolete line folding in a header field");
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) {
+      return Bad(error, "header line without a name");
+    }
+    std::string_view name = line.substr(0, colon);
+    for (char c : name) {
+      if (!IsTchar(static_cast<unsigned char>(c))) {
+        return Bad(error, "bad character in header name \"" + std::string(name) + "\"");
+      }
+    }
+    std::string_view value = TrimOws(line.substr(colon + 1));
+    for (char c : value) {
+      if (!IsValueChar(static_cast<unsigned char>(c))) {
+        return Bad(error, "bad character in header \"" + std::string(name) + "\"");
+      }
+    }
+    on_field(name, value);
+    if (name.size() == 10 && EqualsNoCase(name, "connection")) {
+      ForEachToken(value, [&](std::string_view t) {
+        if (EqualsNoCase(t, "close")) f->close = true;
+        if (EqualsNoCase(t, "keep-alive")) f->keep_alive_token = true;
+      });
+    } else if (name.size() == 12 && EqualsNoCase(name, "content-type")) {
+      f->content_type = value;
+    } else if (name.size() == 14 && EqualsNoCase(name, "content-length")) {
+      if (value.empty() || value.size() > 18 ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return Bad(error, "bad Content-Length \"" + std::string(value) + "\"");
+      }
+      uint64_t n = 0;
+      for (char c : value) n = n * 10 + static_cast<uint64_t>(c - '0');
+      if (f->has_content_length && n != f->content_length) {
+        return Bad(error, "conflicting Content-Length values");
+      }
+      f->has_content_length = true;
+      f->content_length = n;
+    } else if (name.size() == 17 && EqualsNoCase(name, "transfer-encoding")) {
+      if (transfer_encoding) return Bad(error, "Transfer-Encoding given twice");
+      transfer_encoding = true;
+      if (!EqualsNoCase(value, "chunked")) {
+        *error = "Transfer-Encoding \"" + std::string(value) + "\" is not supported";
+        return HeadStatus::kUnsupportedCoding;
+      }
+      f->chunked = true;
+    }
+  }
+  if (f->chunked && f->has_content_length) {
+    return Bad(error, "both Transfer-Encoding and Content-Length");
+  }
+  if (f->chunked && version_minor == 0) {
+    return Bad(error, "Transfer-Encoding in an HTTP/1.0 message");
+  }
+  return HeadStatus::kComplete;
+}
+
+}  // namespace
+
+HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* head_bytes,
+                            std::string* error) {
+  // A server ignores empty lines before the request line (RFC 9112 2.2).
+  size_t skipped = 0;
+  while (data.size() >= skipped + 2 && data[skipped] == '\r' && data[skipped + 1] == '\n') {
+    skipped += 2;
+  }
+  LineReader r{data.substr(skipped)};
+  std::string_view line;
+  if (!r.Next(&line)) {
+    if (r.bare_lf) return Bad(error, "request line does not end with CRLF");
     return HeadStatus::kIncomplete;
   }
   // request-line = method SP request-target SP HTTP-version
@@ -93,7 +194,6 @@ HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* he
   }
   h.method = line.substr(0, sp1);
   h.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-  std::string_view version = line.substr(sp2 + 1);
   for (char c : h.method) {
     if (!IsTchar(static_cast<unsigned char>(c))) return Bad(error, "bad character in method");
   }
@@ -101,103 +201,64 @@ HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* he
     auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u == 0x7f) return Bad(error, "bad character in request target");
   }
-  if (version == "HTTP/1.1") {
-    h.version_minor = 1;
-  } else if (version == "HTTP/1.0") {
-    h.version_minor = 0;
-  } else if (version.size() == 8 && version.substr(0, 5) == "HTTP/" && version[6] == '.' &&
-             version[5] >= '0' && version[5] <= '9' && version[7] >= '0' && version[7] <= '9') {
-    *error = "HTTP version " + std::string(version.substr(5)) + " is not supported";
-    return HeadStatus::kUnsupportedVersion;
-  } else {
-    return Bad(error, "malformed HTTP version");
-  }
+  HeadStatus v = ParseVersion(line.substr(sp2 + 1), &h.version_minor, error);
+  if (v != HeadStatus::kComplete) return v;
 
-  bool close = false, keep_alive_token = false, transfer_encoding = false;
-  for (;;) {
-    if (!next_line(&line)) {
-      if (bare_lf) return Bad(error, "header line does not end with CRLF");
-      return HeadStatus::kIncomplete;
-    }
-    if (line.empty()) break;  // the blank line: end of the head
-    if (line.front() == ' ' || line.front() == '\t') {
-      return Bad(error, "obsolete line folding in a header field");
-    }
-    size_t colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-      return Bad(error, "header line without a name");
-    std::string_view name = line.substr(0, colon);
-    for (char c : name) {
-      if (!IsTchar(static_cast<unsigned char>(c))) {
-        return Bad(error, "bad character in header name \"" + std::string(name) + "\"");
-      }
-    }
-    std::string_view value = TrimOws(line.substr(colon + 1));
-    for (char c : value) {
-      if (!IsValueChar(static_cast<unsigned char>(c))) {
-        return Bad(error, "bad character in header \"" + std::string(name) + "\"");
-      }
-    }
-    h.fields.emplace_back(name, value);
-    switch (name.size()) {
-      case 6:
-        if (EqualsNoCase(name, "expect")) {
-          if (EqualsNoCase(value, "100-continue")) h.expect_continue = true;
+  Framing f;
+  HeadStatus st = ParseFields(
+      r, h.version_minor, &f,
+      [&h](std::string_view name, std::string_view value) {
+        h.fields.emplace_back(name, value);
+        if (name.size() == 13 && EqualsNoCase(name, "authorization")) h.authorization = value;
+        if (name.size() == 12 && EqualsNoCase(name, "x-request-id")) h.request_id = value;
+        if (name.size() == 6 && EqualsNoCase(name, "expect") &&
+            EqualsNoCase(value, "100-continue")) {
+          h.expect_continue = true;
         }
-        break;
-      case 10:
-        if (EqualsNoCase(name, "connection")) {
-          ForEachToken(value, [&](std::string_view t) {
-            if (EqualsNoCase(t, "close")) close = true;
-            if (EqualsNoCase(t, "keep-alive")) keep_alive_token = true;
-          });
-        }
-        break;
-      case 12:
-        if (EqualsNoCase(name, "x-request-id")) h.request_id = value;
-        if (EqualsNoCase(name, "content-type")) h.content_type = value;
-        break;
-      case 13:
-        if (EqualsNoCase(name, "authorization")) h.authorization = value;
-        break;
-      case 14:
-        if (EqualsNoCase(name, "content-length")) {
-          uint64_t n = 0;
-          if (value.empty() || value.size() > 18 ||
-              !std::all_of(value.begin(), value.end(),
-                           [](char c) { return c >= '0' && c <= '9'; })) {
-            return Bad(error, "bad Content-Length \"" + std::string(value) + "\"");
-          }
-          for (char c : value) n = n * 10 + static_cast<uint64_t>(c - '0');
-          if (h.has_content_length && n != h.content_length) {
-            return Bad(error, "conflicting Content-Length values");
-          }
-          h.has_content_length = true;
-          h.content_length = n;
-        }
-        break;
-      case 17:
-        if (EqualsNoCase(name, "transfer-encoding")) {
-          if (transfer_encoding) return Bad(error, "Transfer-Encoding given twice");
-          transfer_encoding = true;
-          if (!EqualsNoCase(value, "chunked")) {
-            *error = "Transfer-Encoding \"" + std::string(value) + "\" is not supported";
-            return HeadStatus::kUnsupportedCoding;
-          }
-          h.chunked = true;
-        }
-        break;
-      default:
-        break;
-    }
+      },
+      error);
+  if (st != HeadStatus::kComplete) return st;
+  h.content_type = f.content_type;
+  h.has_content_length = f.has_content_length;
+  h.content_length = f.content_length;
+  h.chunked = f.chunked;
+  h.keep_alive = h.version_minor == 1 ? !f.close : f.keep_alive_token && !f.close;
+  *head_bytes = data.size() - r.data.size();
+  return HeadStatus::kComplete;
+}
+
+HeadStatus ParseResponseHead(std::string_view data, ResponseHead* head, size_t* head_bytes,
+                             std::string* error) {
+  LineReader r{data};
+  std::string_view line;
+  if (!r.Next(&line)) {
+    if (r.bare_lf) return Bad(error, "status line does not end with CRLF");
+    return HeadStatus::kIncomplete;
   }
-  if (h.chunked && h.has_content_length) {
-    return Bad(error, "both Transfer-Encoding and Content-Length");
+  // status-line = HTTP-version SP status-code SP [ reason-phrase ] (the SP before an empty
+  // reason is tolerated missing, as common servers omit it)
+  ResponseHead& h = *head;
+  h = ResponseHead();
+  if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
+    return Bad(error, "malformed status line");
   }
-  if (h.chunked && h.version_minor == 0)
-    return Bad(error, "Transfer-Encoding in an HTTP/1.0 request");
-  h.keep_alive = h.version_minor == 1 ? !close : keep_alive_token && !close;
-  *head_bytes = total - data.size();
+  HeadStatus v = ParseVersion(line.substr(0, 8), &h.version_minor, error);
+  if (v != HeadStatus::kComplete) return v;
+  for (size_t i = 9; i < 12; ++i) {
+    if (line[i] < '0' || line[i] > '9') return Bad(error, "malformed status code");
+    h.status = h.status * 10 + (line[i] - '0');
+  }
+  if (h.status < 100) return Bad(error, "malformed status code");
+  Framing f;
+  HeadStatus st = ParseFields(
+      r, h.version_minor, &f, [](std::string_view, std::string_view) {}, error);
+  if (st != HeadStatus::kComplete) return st;
+  h.content_type = f.content_type;
+  h.has_content_length = f.has_content_length;
+  h.content_length = f.content_length;
+  h.chunked = f.chunked;
+  h.keep_alive = h.version_minor == 1 ? !f.close : f.keep_alive_token && !f.close;
+  *head_bytes = data.size() - r.data.size();
   return HeadStatus::kComplete;
 }
 

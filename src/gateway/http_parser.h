@@ -1,7 +1,8 @@
-// The server's HTTP/1.1 request parser (RFC 9112), in place: the request line and header fields
-// are string_views into the connection's read buffer, so parsing a request allocates nothing.
-// It replaced Beast's request_parser on the data plane, whose per-field allocations and
-// per-message construction were a measurable part of each proxied request (docs/PERFORMANCE.md).
+// HTTP/1.1 message heads (RFC 9112) parsed in place, the server's requests and the upstream
+// client's responses: the start line and header fields are string_views into the connection's
+// read buffer, so parsing a head allocates nothing. This replaced Beast's parsers on the data
+// plane, whose per-field allocations and per-message construction were a measurable part of
+// each proxied request (docs/PERFORMANCE.md).
 //
 // Strict where leniency enables request smuggling or ambiguity: CRLF line endings only, no
 // obsolete line folding, no whitespace before a field's colon, one Content-Length value (repeats
@@ -35,6 +36,17 @@ struct RequestHead {
   std::vector<std::pair<std::string_view, std::string_view>> fields;
 };
 
+// A response's status line and the fields the upstream client reads.
+struct ResponseHead {
+  int status = 0;
+  int version_minor = 1;
+  std::string_view content_type;
+  bool has_content_length = false;
+  uint64_t content_length = 0;
+  bool chunked = false;
+  bool keep_alive = true;
+};
+
 enum class HeadStatus { kComplete, kIncomplete, kBad, kUnsupportedVersion, kUnsupportedCoding };
 
 // Parses the request line and header fields at the start of `data`. kComplete: `*head` is
@@ -43,6 +55,12 @@ enum class HeadStatus { kComplete, kIncomplete, kBad, kUnsupportedVersion, kUnsu
 // what is wrong. `head->fields` is reused (cleared first).
 HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* head_bytes,
                             std::string* error);
+
+// The same for a response head (the upstream client's side). Without Content-Length or chunked
+// coding, the body runs until the connection closes (the caller's framing decision, with the
+// status: 1xx, 204 and 304 have none).
+HeadStatus ParseResponseHead(std::string_view data, ResponseHead* head, size_t* head_bytes,
+                             std::string* error);
 
 // Incremental decoder of a chunked body: feed it bytes as they arrive; it appends the payload to
 // `body` and reports how many bytes it consumed. Trailer fields are read and dropped.

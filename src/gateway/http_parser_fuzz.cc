@@ -1,5 +1,5 @@
-// libFuzzer target: the server's HTTP/1.1 request head parser and chunked body decoder, from
-// untrusted bytes. Checks invariants, not just the absence of crashes: a complete head lies
+// libFuzzer target: the HTTP/1.1 request and response head parsers and the chunked body decoder,
+// from untrusted bytes. Checks invariants, not just the absence of crashes: a complete head lies
 // inside the input and its views point into it; decoding a chunked body gives the same result
 // whether the bytes come at once or one at a time.
 #include <cstddef>
@@ -36,6 +36,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (head.chunked && head.has_content_length) std::abort();
   } else if (status != HeadStatus::kIncomplete && error.empty()) {
     std::abort();  // every refusal says why
+  }
+
+  ResponseHead response;
+  size_t response_bytes = 0;
+  std::string response_error;
+  HeadStatus rs = ParseResponseHead(in, &response, &response_bytes, &response_error);
+  if (rs == HeadStatus::kComplete) {
+    if (response_bytes > size || response.status < 100 || response.status > 999 ||
+        !Inside(response.content_type, in.substr(0, response_bytes))) {
+      std::abort();
+    }
+  } else if (rs != HeadStatus::kIncomplete && response_error.empty()) {
+    std::abort();
   }
 
   // The rest of the input (or all of it) as a chunked body, at once and byte by byte.

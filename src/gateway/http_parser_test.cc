@@ -105,6 +105,36 @@ TEST(HttpParserTest, RejectsAmbiguousFramingAndMalformedLines) {
   EXPECT_EQ(same.head.content_length, 3u);
 }
 
+TEST(HttpParserTest, ParsesResponseHeads) {
+  ResponseHead h;
+  size_t bytes = 0;
+  std::string error;
+  std::string data =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+  ASSERT_EQ(ParseResponseHead(data, &h, &bytes, &error), HeadStatus::kComplete) << error;
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.content_type, "application/json");
+  EXPECT_EQ(h.content_length, 2u);
+  EXPECT_TRUE(h.keep_alive);
+  EXPECT_EQ(bytes, data.size() - 2);
+  // No reason phrase (with or without its space), chunked, HTTP/1.0 closes by default.
+  ASSERT_EQ(
+      ParseResponseHead("HTTP/1.1 502\r\nTransfer-Encoding: chunked\r\n\r\n", &h, &bytes, &error),
+      HeadStatus::kComplete)
+      << error;
+  EXPECT_EQ(h.status, 502);
+  EXPECT_TRUE(h.chunked);
+  ASSERT_EQ(ParseResponseHead("HTTP/1.0 204 \r\n\r\n", &h, &bytes, &error), HeadStatus::kComplete);
+  EXPECT_FALSE(h.keep_alive);
+  EXPECT_EQ(ParseResponseHead("HTTP/1.1 200 OK\r\nContent-", &h, &bytes, &error),
+            HeadStatus::kIncomplete);
+  for (const char* bad : {"HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200OK\r\n\r\n",
+                          "HTTP/1.1 099 Low\r\n\r\n", "ICY 200 OK\r\n\r\n",
+                          "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"}) {
+    EXPECT_EQ(ParseResponseHead(bad, &h, &bytes, &error), HeadStatus::kBad) << bad;
+  }
+}
+
 // Decodes `body` fed in pieces of `step` bytes; returns the payload or "ERR:<error>".
 std::string Dechunk(std::string_view body, size_t step, size_t max = 1 << 20,
                     size_t* left = nullptr) {

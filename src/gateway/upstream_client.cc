@@ -7,22 +7,19 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <list>
 #include <optional>
 #include <unordered_map>
 
+#include "gateway/http_parser.h"
+
 namespace bursar::gateway {
 namespace beast = boost::beast;
-namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
@@ -31,9 +28,10 @@ namespace {
 constexpr size_t kMaxIdlePerKey = 512;
 constexpr size_t kReadChunk = 16 << 10;
 
+constexpr size_t kMaxResponseHead = 64 << 10;
+
 bool IsDropped(const boost::system::error_code& ec) {
-  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == asio::error::eof || ec == asio::error::connection_reset ||
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
          ec == ssl::error::stream_truncated;
 }
@@ -62,8 +60,16 @@ struct UpstreamConnection {
   std::string pool_key;
   std::optional<TcpSocket> plain;
   std::optional<beast::ssl_stream<TcpSocket>> secure;
-  beast::flat_buffer buffer;
-  std::optional<http::response_parser<http::buffer_body>> parser;
+  // Bytes received and not yet consumed: [begin, end) of `in`.
+  std::string in;
+  size_t begin = 0, end = 0;
+  // The current response's body framing (see http_parser.h).
+  enum class Body { kNone, kLength, kChunked, kUntilClose };
+  Body body = Body::kNone;
+  uint64_t remaining = 0;  // kLength
+  ChunkedDecoder chunked;
+  bool body_done = true;
+  bool keep_alive = false;
   bool reused = false;
   Clock::time_point deadline = Clock::time_point::max();  // of the operation in progress
   bool timed_out = false;
@@ -83,23 +89,96 @@ struct UpstreamConnection {
       co_await asio::async_write(*secure, b, asio::redirect_error(use_awaitable, ec));
     }
   }
-  Awaitable<void> ReadHeader(boost::system::error_code& ec) {
-    if (plain) {
-      co_await http::async_read_header(*plain, buffer, *parser,
-                                       asio::redirect_error(use_awaitable, ec));
+  // Reads what is available into `in` after `end` (compacting and growing it as needed).
+  Awaitable<void> Fill(boost::system::error_code& ec) {
+    if (begin == end) begin = end = 0;
+    if (in.size() - end < 4096) {
+      if (begin > 0) {
+        std::memmove(in.data(), in.data() + begin, end - begin);
+        end -= begin;
+        begin = 0;
+      }
+      if (in.size() - end < 4096) in.resize(std::max<size_t>(in.size() * 2, kReadChunk));
+    }
+    auto buf = asio::buffer(in.data() + end, in.size() - end);
+    size_t n = plain
+                   ? co_await plain->async_read_some(buf, asio::redirect_error(use_awaitable, ec))
+                   : co_await secure->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
+    end += n;
+  }
+  // Reads the next final (non-1xx) response head and sets up its body framing. `error` is
+  // set (ec clear) for a malformed head.
+  Awaitable<void> ReadHead(ResponseHead& head, boost::system::error_code& ec, std::string& error) {
+    for (;;) {
+      size_t head_bytes = 0;
+      HeadStatus st = begin < end ? ParseResponseHead({in.data() + begin, end - begin}, &head,
+                                                      &head_bytes, &error)
+                                  : HeadStatus::kIncomplete;
+      if (st == HeadStatus::kComplete) {
+        begin += head_bytes;
+        if (head.status >= 100 && head.status < 200) continue;  // interim (100 Continue)
+        break;
+      }
+      if (st != HeadStatus::kIncomplete) co_return;
+      if (end - begin >= kMaxResponseHead) {
+        error = "response headers too large";
+        co_return;
+      }
+      co_await Fill(ec);
+      if (ec) co_return;
+    }
+    keep_alive = head.keep_alive;
+    body_done = false;
+    if (head.status == 204 || head.status == 304) {
+      body = Body::kNone;
+      body_done = true;
+    } else if (head.has_content_length) {
+      body = Body::kLength;
+      remaining = head.content_length;
+      body_done = remaining == 0;
+    } else if (head.chunked) {
+      body = Body::kChunked;
+      chunked = ChunkedDecoder();
     } else {
-      co_await http::async_read_header(*secure, buffer, *parser,
-                                       asio::redirect_error(use_awaitable, ec));
+      body = Body::kUntilClose;  // ends when the upstream closes: never reused
+      keep_alive = false;
     }
   }
-  Awaitable<void> ReadSome(boost::system::error_code& ec) {
-    if (plain) {
-      co_await http::async_read_some(*plain, buffer, *parser,
-                                     asio::redirect_error(use_awaitable, ec));
-    } else {
-      co_await http::async_read_some(*secure, buffer, *parser,
-                                     asio::redirect_error(use_awaitable, ec));
+  // Moves buffered body bytes to `out`; returns how many. `error` set on a malformed body.
+  size_t TakeBody(std::string& out, std::string& error) {
+    if (body_done || begin == end) return 0;
+    const size_t before = out.size();
+    std::string_view avail(in.data() + begin, end - begin);
+    switch (body) {
+      case Body::kLength: {
+        size_t n = static_cast<size_t>(std::min<uint64_t>(remaining, avail.size()));
+        out.append(avail.data(), n);
+        begin += n;
+        remaining -= n;
+        body_done = remaining == 0;
+        break;
+      }
+      case Body::kChunked: {
+        size_t used = 0;
+        auto r = chunked.Feed(avail, std::numeric_limits<size_t>::max(), &out, &used, &error);
+        begin += used;
+        if (r == ChunkedDecoder::Result::kDone) body_done = true;
+        if (r == ChunkedDecoder::Result::kBad || r == ChunkedDecoder::Result::kTooLarge) {
+          body_done = true;
+          keep_alive = false;
+          if (error.empty()) error = "malformed chunked body";
+        }
+        break;
+      }
+      case Body::kUntilClose:
+        out.append(avail);
+        begin = end;
+        break;
+      case Body::kNone:
+        body_done = true;
+        break;
     }
+    return out.size() - before;
   }
 };
 
@@ -116,7 +195,7 @@ struct UpstreamPool {
   void Give(std::unique_ptr<UpstreamConnection> conn) {
     auto& list = idle[conn->pool_key];
     if (list.size() >= kMaxIdlePerKey) return;
-    conn->parser.reset();
+    conn->begin = conn->end = 0;
     conn->reused = true;
     list.push_back(std::move(conn));
   }
@@ -170,12 +249,13 @@ StatusOr<UpstreamTarget> UpstreamTarget::Parse(std::string_view url) {
 }
 
 UpstreamResponse::~UpstreamResponse() {
-  if (conn_ && conn_->parser && conn_->parser->is_done() && conn_->parser->keep_alive()) {
+  // Reused only when its response was read to the end and nothing unexpected follows it.
+  if (conn_ && conn_->body_done && conn_->keep_alive && conn_->begin == conn_->end) {
     if (auto pool = pool_.lock()) pool->Give(std::move(conn_));
   }
 }
 
-bool UpstreamResponse::done() const { return !conn_ || !conn_->parser || conn_->parser->is_done(); }
+bool UpstreamResponse::done() const { return !conn_ || conn_->body_done; }
 
 Awaitable<StatusOr<bool>> UpstreamResponse::ReadSome(std::string& out) {
   out.clear();
@@ -184,32 +264,29 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadSome(std::string& out) {
 
 Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
   if (done()) co_return false;
-  auto& parser = *conn_->parser;
-  const size_t old = out.size();
-  size_t want = kReadChunk;
-  if (auto remaining = parser.content_length_remaining()) {
-    want = std::clamp<uint64_t>(*remaining, 1, 1 << 20);  // a known length: read it at once
-  }
-  out.resize(old + want);
+  std::string error;
   for (;;) {
-    parser.get().body().data = out.data() + old;
-    parser.get().body().size = want;
+    size_t n = conn_->TakeBody(out, error);
+    if (!error.empty()) {
+      conn_.reset();
+      co_return UnavailableError("upstream sent a malformed body: " + error);
+    }
+    if (n > 0) co_return true;
+    if (conn_->body_done) co_return false;
     conn_->Arm(streaming_deadline_ ? Clock::now() + timeout_ : deadline_);
     boost::system::error_code ec;
-    co_await conn_->ReadSome(ec);
+    co_await conn_->Fill(ec);
     conn_->Disarm();
-    if (ec == http::error::need_buffer) ec = {};
-    size_t n = want - parser.get().body().size;
     if (ec) {
-      out.resize(old);
+      if (conn_->body == UpstreamConnection::Body::kUntilClose && IsDropped(ec) &&
+          !conn_->timed_out) {
+        conn_->body_done = true;  // the end of a body delimited by the connection's close
+        co_return false;
+      }
       const bool timed_out = conn_->timed_out;
       conn_.reset();
       if (timed_out) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream connection failed mid-response: " + ec.message());
-    }
-    if (n > 0 || parser.is_done()) {
-      out.resize(old + n);
-      co_return n > 0 || !parser.is_done();
     }
   }
 }
@@ -354,26 +431,25 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     boost::system::error_code ec;
     conn->Arm(deadline);
     co_await conn->Write(bufs, ec);
+    ResponseHead head;
+    std::string error;
     if (!ec) {
-      conn->parser.emplace();
-      // Beast 1.74 compares a Content-Length against an unset limit as exceeded: give a number.
-      conn->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
       if (streaming) conn->Arm(Clock::now() + request.timeout);
-      co_await conn->ReadHeader(ec);
-      if (ec == http::error::need_buffer) ec = {};
+      co_await conn->ReadHead(head, ec, error);
     }
     conn->Disarm();
+    if (!ec && !error.empty()) {
+      co_return UnavailableError("upstream " + target.pool_key +
+                                 " sent a malformed response: " + error);
+    }
     if (ec) {
       if (reused && IsDropped(ec) && attempt == 0) continue;  // stale pooled connection
       if (conn->timed_out) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream " + target.pool_key + " failed: " + ec.message());
     }
     auto response = std::unique_ptr<UpstreamResponse>(new UpstreamResponse());
-    auto& msg = conn->parser->get();
-    response->status_ = static_cast<int>(msg.result_int());
-    if (auto it = msg.find(http::field::content_type); it != msg.end()) {
-      response->content_type_ = std::string(it->value());
-    }
+    response->status_ = head.status;
+    response->content_type_ = std::string(head.content_type);
     response->timeout_ = request.timeout;
     response->deadline_ = deadline;
     response->streaming_deadline_ = streaming;
