@@ -6,15 +6,29 @@
 namespace bursar::gateway {
 namespace {
 
-// RFC 9110 tchar.
-bool IsTchar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
-}
+// Character classes, one table lookup per byte: RFC 9110 tchar (names, methods) and field-value
+// characters (VCHAR, SP, HTAB, obs-text).
+struct CharClasses {
+  bool tchar[256] = {};
+  bool value[256] = {};
+  constexpr CharClasses() {
+    for (int c = 0; c < 256; ++c) {
+      tchar[c] = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+    }
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) tchar[static_cast<unsigned char>(c)] = true;
+  }
+};
+constexpr CharClasses kClasses;
 
-// Field-value characters: VCHAR, SP, HTAB, obs-text.
-constexpr bool IsValueChar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+bool IsTchar(unsigned char c) { return kClasses.tchar[c]; }
+
+bool AllValueChars(std::string_view v) {
+  for (char c : v) {
+    if (!kClasses.value[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 bool EqualsNoCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -119,10 +133,8 @@ HeadStatus ParseFields(LineReader& r, int version_minor, Framing* f, OnField on_
       }
     }
     std::string_view value = TrimOws(line.substr(colon + 1));
-    for (char c : value) {
-      if (!IsValueChar(static_cast<unsigned char>(c))) {
-        return Bad(error, "bad character in header \"" + std::string(name) + "\"");
-      }
+    if (!AllValueChars(value)) {
+      return Bad(error, "bad character in header \"" + std::string(name) + "\"");
     }
     on_field(name, value);
     if (name.size() == 10 && EqualsNoCase(name, "connection")) {
