@@ -293,7 +293,8 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
   for (std::string_view name : plan) {
     const ModelEntry* m = x.snap->FindModel(name);
     if (!m) continue;
-    auto body = RewriteRequestBody(req.body, m->model->upstream_model, stream);
+    auto body = RewriteRequestBody(req.body, m->model->upstream_model, stream,
+                                   /*validated=*/true);  // ParseRequest read these bytes
     if (!body.ok()) {
       ReleaseAll(x);
       co_await SendError(out, &x, 400, body.status().message(), "invalid_request_error",

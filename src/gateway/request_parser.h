@@ -89,7 +89,9 @@ StatusOr<ParsedRequest> ParseRequest(RequestKind kind, std::string_view body);
 // and, when `ensure_include_usage`, with "stream_options":{"include_usage":true} (added, or
 // include_usage set to true inside an existing stream_options object). Other bytes unchanged.
 // Errors: InvalidArgument when body is not a JSON object or stream_options is not an object.
+// `validated`: the caller already parsed `body` as a JSON object (ParseRequest succeeded on these
+// bytes), so the spans can be found without parsing it again (unless a key is escaped).
 StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view upstream_model,
-                                         bool ensure_include_usage);
+                                         bool ensure_include_usage, bool validated = false);
 
 }  // namespace bursar::gateway

@@ -19,6 +19,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A valid request stays valid after the rewrite, with only model and usage changed.
     auto rewritten = RewriteRequestBody(body, "up\"stream", true);
     if (!rewritten.ok()) std::abort();
+    // The scanner-only path for validated bodies gives the same bytes.
+    auto fast = RewriteRequestBody(body, "up\"stream", true, /*validated=*/true);
+    if (!fast.ok() || *fast != *rewritten) std::abort();
+    auto fast_plain = RewriteRequestBody(body, "m", false, /*validated=*/true);
+    auto slow_plain = RewriteRequestBody(body, "m", false);
+    if (fast_plain.ok() != slow_plain.ok() || (fast_plain.ok() && *fast_plain != *slow_plain)) {
+      std::abort();
+    }
     auto again = ParseChatRequest(*rewritten);
     if (!again.ok() || again->model != "up\"stream" || !again->include_usage ||
         again->text_chars != chat->text_chars || again->images.size() != chat->images.size() ||

@@ -274,16 +274,31 @@ TEST(RewriteTest, EnsuresIncludeUsage) {
       {R"({"stream_options":{"include_usage":true},"model":"a"})",
        R"({"stream_options":{"include_usage":true},"model":"b"})"},
   };
-  for (const Case& c : cases) {
-    auto out = RewriteRequestBody(c.in, "b", true);
-    ASSERT_TRUE(out.ok()) << c.in << " " << out.status().ToString();
-    EXPECT_EQ(*out, c.out) << c.in;
+  // Both ways: parsing the body again, and from the scanner alone for a validated body.
+  for (bool validated : {false, true}) {
+    for (const Case& c : cases) {
+      auto out = RewriteRequestBody(c.in, "b", true, validated);
+      ASSERT_TRUE(out.ok()) << c.in << " " << out.status().ToString();
+      EXPECT_EQ(*out, c.out) << c.in << " validated=" << validated;
+    }
+    EXPECT_EQ(RewriteRequestBody(R"({"stream":true})", "b", true, validated).status().message(),
+              "model: required field is missing");
+    EXPECT_EQ(RewriteRequestBody(R"({"model":"a","stream_options":3})", "b", true, validated)
+                  .status()
+                  .message(),
+              "stream_options: expected an object");
   }
-  EXPECT_EQ(RewriteRequestBody(R"({"stream":true})", "b", true).status().message(),
-            "model: required field is missing");
-  EXPECT_EQ(RewriteRequestBody(R"({"model":"a","stream_options":3})", "b", true).status().message(),
-            "stream_options: expected an object");
   EXPECT_FALSE(RewriteRequestBody("[]", "b", true).ok());
+}
+
+// Escaped keys ("mod\u0065l" is "model") are read unescaped on both paths.
+TEST(RewriteTest, EscapedKeysAreUnescapedOnTheValidatedPathToo) {
+  const char* in = R"({"mod\u0065l":"a","stream_\u006fptions":{"include\u005fusage":false}})";
+  for (bool validated : {false, true}) {
+    auto out = RewriteRequestBody(in, "b", true, validated);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, R"({"mod\u0065l":"b","stream_\u006fptions":{"include\u005fusage":true}})");
+  }
 }
 
 }  // namespace
