@@ -60,9 +60,9 @@ NGINX
   nginx -c "$WORK/$1/nginx.conf" -p "$WORK/$1" &
   PIDS+=($!)
 }
-nginx_conf upstream "server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '$ANSWER'; } }"
+nginx_conf upstream "server { listen 127.0.0.1:$UP reuseport; location / { default_type application/json; return 200 '$ANSWER'; } }"
 nginx_conf proxy "upstream model { server 127.0.0.1:$UP; keepalive 256; }
-  server { listen 127.0.0.1:$PROXY; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+  server { listen 127.0.0.1:$PROXY reuseport; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
 # --- bursar on a one-model configuration (a Git repository) ---
 KEY=sk-bench-0001
