@@ -175,6 +175,16 @@ HeadStatus ParseFields(LineReader& r, int version_minor, Framing* f, OnField on_
   return HeadStatus::kComplete;
 }
 
+// Copies the framing into a request or response head; keep-alive by the version's default.
+template <typename Head>
+void SetFraming(const Framing& f, Head* h) {
+  h->content_type = f.content_type;
+  h->has_content_length = f.has_content_length;
+  h->content_length = f.content_length;
+  h->chunked = f.chunked;
+  h->keep_alive = h->version_minor == 1 ? !f.close : f.keep_alive_token && !f.close;
+}
+
 }  // namespace
 
 HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* head_bytes,
@@ -230,11 +240,7 @@ HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* he
       },
       error);
   if (st != HeadStatus::kComplete) return st;
-  h.content_type = f.content_type;
-  h.has_content_length = f.has_content_length;
-  h.content_length = f.content_length;
-  h.chunked = f.chunked;
-  h.keep_alive = h.version_minor == 1 ? !f.close : f.keep_alive_token && !f.close;
+  SetFraming(f, &h);
   *head_bytes = data.size() - r.data.size();
   return HeadStatus::kComplete;
 }
@@ -265,11 +271,7 @@ HeadStatus ParseResponseHead(std::string_view data, ResponseHead* head, size_t* 
   HeadStatus st = ParseFields(
       r, h.version_minor, &f, [](std::string_view, std::string_view) {}, error);
   if (st != HeadStatus::kComplete) return st;
-  h.content_type = f.content_type;
-  h.has_content_length = f.has_content_length;
-  h.content_length = f.content_length;
-  h.chunked = f.chunked;
-  h.keep_alive = h.version_minor == 1 ? !f.close : f.keep_alive_token && !f.close;
+  SetFraming(f, &h);
   *head_bytes = data.size() - r.data.size();
   return HeadStatus::kComplete;
 }

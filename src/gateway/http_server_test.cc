@@ -65,15 +65,23 @@ class Client {
   bool connected_ = false;
 };
 
-std::unique_ptr<HttpServer> StartServer(milliseconds read_timeout, milliseconds idle_timeout) {
+// One worker answering with EchoHandler; `adjust` changes the options first.
+template <typename Adjust>
+std::unique_ptr<HttpServer> StartEchoServer(Adjust adjust) {
   ServerOptions options;
   options.workers = 1;
-  options.read_timeout = read_timeout;
-  options.idle_timeout = idle_timeout;
+  adjust(options);
   auto server = HttpServer::Start(
       options, [](asio::io_context&, int) { return std::make_unique<EchoHandler>(); });
   EXPECT_TRUE(server.ok()) << server.status().ToString();
   return server.ok() ? std::move(server).value() : nullptr;
+}
+
+std::unique_ptr<HttpServer> StartServer(milliseconds read_timeout, milliseconds idle_timeout) {
+  return StartEchoServer([&](ServerOptions& o) {
+    o.read_timeout = read_timeout;
+    o.idle_timeout = idle_timeout;
+  });
 }
 
 TEST(HttpServerTest, AnswersKeepAliveRequests) {
@@ -128,14 +136,10 @@ TEST(HttpServerTest, IdleConnectionIsClosedAfterTheIdleTimeout) {
 }
 
 std::unique_ptr<HttpServer> StartServerWithLimits(size_t max_header, size_t max_body) {
-  ServerOptions options;
-  options.workers = 1;
-  options.max_header_bytes = max_header;
-  options.max_body_bytes = max_body;
-  auto server = HttpServer::Start(
-      options, [](asio::io_context&, int) { return std::make_unique<EchoHandler>(); });
-  EXPECT_TRUE(server.ok()) << server.status().ToString();
-  return server.ok() ? std::move(server).value() : nullptr;
+  return StartEchoServer([&](ServerOptions& o) {
+    o.max_header_bytes = max_header;
+    o.max_body_bytes = max_body;
+  });
 }
 
 // Requests sent back to back in one write (pipelined), with a chunked body between them, are
