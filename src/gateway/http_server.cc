@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <cstring>
@@ -295,12 +294,17 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
         co_await asio::async_write(socket, asio::buffer(kContinue),
                                    asio::redirect_error(use_awaitable, ec));
       }
-      req.body.resize(want);
-      std::memcpy(req.body.data(), buffered.data(), now);
+      req.body.assign(buffered.data(), now);
       consumed += now;
-      if (!ec && now < want) {
-        co_await asio::async_read(socket, asio::buffer(req.body.data() + now, want - now),
-                                  asio::redirect_error(use_awaitable, ec));
+      // The body grows as it arrives (geometrically), not to the declared length at once: a
+      // client announcing the maximum and sending nothing does not pin that much memory.
+      while (!ec && req.body.size() < want) {
+        const size_t got = req.body.size();
+        const size_t room = std::min(want - got, std::max<size_t>(64 << 10, got));
+        req.body.resize(got + room);
+        size_t n = co_await socket.async_read_some(asio::buffer(req.body.data() + got, room),
+                                                   asio::redirect_error(use_awaitable, ec));
+        req.body.resize(got + n);
       }
     } else if (head.chunked) {
       ChunkedDecoder decoder;

@@ -185,6 +185,28 @@ TEST(HttpServerTest, BodiesArriveInPiecesAndExpectContinueIsAnswered) {
   EXPECT_NE(got.find("POST wxyz"), std::string::npos) << got;
 }
 
+// A body larger than the read buffer, arriving in pieces, is read whole (it grows as it comes).
+TEST(HttpServerTest, LargeBodyArrivingInPiecesIsReadWhole) {
+  auto server = StartServer(milliseconds(5000), milliseconds(5000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  std::string body;
+  for (int i = 0; body.size() < 300000; ++i) body += std::to_string(i) + ",";
+  c.Send("POST /big HTTP/1.1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  for (size_t at = 0; at < body.size(); at += 70000) {
+    c.Send(std::string_view(body).substr(at, 70000));
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(5000), &closed);
+  EXPECT_TRUE(closed);
+  size_t at = got.find("\r\n\r\n");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(got.substr(at + 4), "POST " + body);
+}
+
 TEST(HttpServerTest, OversizedAndMalformedRequestsGetTheirStatus) {
   auto server = StartServerWithLimits(1024, 64);
   ASSERT_TRUE(server);
