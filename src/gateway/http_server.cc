@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/deadline.h"
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
@@ -20,23 +21,12 @@ namespace {
 
 struct Worker;
 
-// One accepted connection's state visible to its worker (for draining and timeouts).
-//
-// Timeouts: instead of a timer per read and write (Beast's basic_stream arms and cancels one per
-// operation), an operation stores its deadline here and the worker's sweeper, ticking a few times
-// per shortest timeout, cancels the socket of a session whose deadline passed. Outside an
-// operation the deadline is "never", so the sweeper only ever cancels an operation in progress.
+// One accepted connection's state visible to its worker: for draining, and for the worker's
+// deadline sweep (see gateway/deadline.h), ticking a few times per shortest timeout.
 struct SessionState {
   TcpSocket* socket = nullptr;
   bool busy = false;
-  Clock::time_point deadline = Clock::time_point::max();
-  bool timed_out = false;
-
-  void Arm(std::chrono::milliseconds timeout) {
-    deadline = Clock::now() + timeout;
-    timed_out = false;
-  }
-  void Disarm() { deadline = Clock::time_point::max(); }
+  OpDeadline deadline;
 };
 
 struct Worker {
@@ -145,9 +135,9 @@ class ConnectionWriter final : public ResponseWriter {
   template <typename Buffers>
   Awaitable<bool> Write(const Buffers& bufs) {
     boost::system::error_code ec;
-    state_.Arm(options_.write_timeout);
+    state_.deadline.Arm(options_.write_timeout);
     co_await asio::async_write(*state_.socket, bufs, asio::redirect_error(use_awaitable, ec));
-    state_.Disarm();
+    state_.deadline.Disarm();
     if (ec) failed_ = true;
     co_return !ec;
   }
@@ -169,10 +159,10 @@ Awaitable<void> SendSimpleError(SessionState& state, int status, std::string_vie
   AppendHeaderBlock(out, status, {}, "application/json", true);
   out += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   boost::system::error_code ec;
-  state.Arm(std::chrono::seconds(5));
+  state.deadline.Arm(std::chrono::seconds(5));
   co_await asio::async_write(*state.socket, asio::buffer(out),
                              asio::redirect_error(use_awaitable, ec));
-  state.Disarm();
+  state.deadline.Disarm();
 }
 
 // After an early answer (413), reads and drops what the client still sends for a moment, so
@@ -182,12 +172,19 @@ Awaitable<void> DiscardInput(SessionState& state, size_t max_bytes) {
   state.socket->shutdown(tcp::socket::shutdown_send, ec);
   std::vector<char> scratch(64 << 10);
   size_t total = 0;
-  state.Arm(std::chrono::seconds(2));
+  state.deadline.Arm(std::chrono::seconds(2));
   while (!ec && total < max_bytes + (8 << 20)) {
     total += co_await state.socket->async_read_some(asio::buffer(scratch),
                                                     asio::redirect_error(use_awaitable, ec));
   }
-  state.Disarm();
+  state.deadline.Disarm();
+}
+
+// The interim answer to "Expect: 100-continue", sent before reading a body still to come.
+Awaitable<void> SendContinue(TcpSocket& socket, boost::system::error_code& ec) {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  co_await asio::async_write(socket, asio::buffer(kContinue),
+                             asio::redirect_error(use_awaitable, ec));
 }
 
 bool IsQuietReadError(const boost::system::error_code& ec) {
@@ -232,7 +229,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
   bool first = true;
   while (!w.draining) {
     // The head: the idle timeout until a request starts, then the read timeout.
-    state.Arm(first || have > 0 ? options.read_timeout : options.idle_timeout);
+    state.deadline.Arm(first || have > 0 ? options.read_timeout : options.idle_timeout);
     first = false;
     size_t head_bytes = 0;
     HeadStatus status = HeadStatus::kIncomplete;
@@ -248,11 +245,11 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
       if (ec) break;
       have += n;
       if (!armed_for_read) {
-        state.Arm(options.read_timeout);
+        state.deadline.Arm(options.read_timeout);
         armed_for_read = true;
       }
     }
-    state.Disarm();
+    state.deadline.Disarm();
     if (status == HeadStatus::kComplete && head_bytes > options.max_header_bytes) {
       status = HeadStatus::kIncomplete;  // complete, but over the limit
       ec = {};
@@ -266,7 +263,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
         co_await SendSimpleError(state, 505, error, "http_version_not_supported");
       } else if (status == HeadStatus::kUnsupportedCoding) {
         co_await SendSimpleError(state, 501, error, "not_implemented");
-      } else if (have > 0 && !state.timed_out && !IsQuietReadError(ec)) {
+      } else if (have > 0 && !state.deadline.expired && !IsQuietReadError(ec)) {
         co_await SendSimpleError(state, 400, "malformed HTTP request: " + ec.message(),
                                  "bad_request");
       }
@@ -285,15 +282,11 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
       co_await DiscardInput(state, options.max_body_bytes);
       break;
     }
-    state.Arm(options.read_timeout);
+    state.deadline.Arm(options.read_timeout);
     if (head.has_content_length && head.content_length > 0) {
       const size_t want = static_cast<size_t>(head.content_length);
       const size_t now = std::min(want, buffered.size());
-      if (now < want && head.expect_continue) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(socket, asio::buffer(kContinue),
-                                   asio::redirect_error(use_awaitable, ec));
-      }
+      if (now < want && head.expect_continue) co_await SendContinue(socket, ec);
       req.body.assign(buffered.data(), now);
       consumed += now;
       // The body grows as it arrives (geometrically), not to the declared length at once: a
@@ -313,11 +306,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
       consumed += used;
       if (r == ChunkedDecoder::Result::kNeedMore) {
         consumed = have;  // all of it went into the body
-        if (head.expect_continue) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          co_await asio::async_write(socket, asio::buffer(kContinue),
-                                     asio::redirect_error(use_awaitable, ec));
-        }
+        if (head.expect_continue) co_await SendContinue(socket, ec);
         if (!ec) {
           r = co_await ReadChunkedRest(state, decoder, options.max_body_bytes, req.body, rest,
                                        error, ec);
@@ -334,7 +323,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
         break;
       }
     }
-    state.Disarm();
+    state.deadline.Disarm();
     if (ec) break;  // the client went away or stalled mid-body
 
     req.method = head.method;
@@ -372,7 +361,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
   w.open.fetch_sub(1, std::memory_order_relaxed);
 }
 
-// Cancels the operation of every session whose deadline passed (see SessionState).
+// Cancels the operation of every session whose deadline passed (see gateway/deadline.h).
 Awaitable<void> SweepDeadlines(Worker& w, std::chrono::milliseconds tick) {
   SteadyTimer timer(w.ioc);
   for (;;) {
@@ -382,10 +371,7 @@ Awaitable<void> SweepDeadlines(Worker& w, std::chrono::milliseconds tick) {
     if (ec) co_return;
     const Clock::time_point now = Clock::now();
     for (SessionState* s : w.sessions) {
-      if (s->deadline <= now && !s->timed_out) {
-        s->timed_out = true;
-        s->socket->cancel(ec);
-      }
+      if (s->deadline.Expire(now)) s->socket->cancel(ec);
     }
   }
 }

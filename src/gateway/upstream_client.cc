@@ -16,6 +16,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "gateway/deadline.h"
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
@@ -71,15 +72,9 @@ struct UpstreamConnection {
   bool body_done = true;
   bool keep_alive = false;
   bool reused = false;
-  Clock::time_point deadline = Clock::time_point::max();  // of the operation in progress
-  bool timed_out = false;
+  OpDeadline deadline;  // of the operation in progress (gateway/deadline.h)
 
   TcpSocket& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
-  void Arm(Clock::time_point at) {
-    deadline = at;
-    timed_out = false;
-  }
-  void Disarm() { deadline = Clock::time_point::max(); }
 
   template <typename Buffers>
   Awaitable<void> Write(const Buffers& b, boost::system::error_code& ec) {
@@ -273,17 +268,17 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
     }
     if (n > 0) co_return true;
     if (conn_->body_done) co_return false;
-    conn_->Arm(streaming_deadline_ ? Clock::now() + timeout_ : deadline_);
+    conn_->deadline.Arm(streaming_deadline_ ? Clock::now() + timeout_ : deadline_);
     boost::system::error_code ec;
     co_await conn_->Fill(ec);
-    conn_->Disarm();
+    conn_->deadline.Disarm();
     if (ec) {
       if (conn_->body == UpstreamConnection::Body::kUntilClose && IsDropped(ec) &&
-          !conn_->timed_out) {
+          !conn_->deadline.expired) {
         conn_->body_done = true;  // the end of a body delimited by the connection's close
         co_return false;
       }
-      const bool timed_out = conn_->timed_out;
+      const bool timed_out = conn_->deadline.expired;
       conn_.reset();
       if (timed_out) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream connection failed mid-response: " + ec.message());
@@ -314,10 +309,7 @@ Awaitable<void> SweepDeadlines(std::shared_ptr<DeadlineRegistry> registry) {
     if (ec) co_return;
     const Clock::time_point now = Clock::now();
     for (UpstreamConnection* c : registry->conns) {
-      if (c->deadline <= now && !c->timed_out) {
-        c->timed_out = true;
-        c->tcp().cancel(ec);
-      }
+      if (c->deadline.Expire(now)) c->tcp().cancel(ec);
     }
   }
 }
@@ -350,7 +342,7 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
   }
   TcpSocket& stream = conn->tcp();
   boost::system::error_code ec;
-  conn->Arm(deadline);
+  conn->deadline.Arm(deadline);
   auto address = asio::ip::make_address(target.host, ec);
   if (!ec) {
     co_await stream.async_connect(
@@ -363,8 +355,8 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
     if (ec) co_return UnavailableError("cannot resolve upstream host " + target.host);
     co_await asio::async_connect(stream, results, asio::redirect_error(use_awaitable, ec));
   }
-  conn->Disarm();
-  if (ec && conn->timed_out) co_return DeadlineExceededError("upstream connect timed out");
+  conn->deadline.Disarm();
+  if (ec && conn->deadline.expired) co_return DeadlineExceededError("upstream connect timed out");
   if (ec) co_return UnavailableError("cannot connect to " + target.pool_key + ": " + ec.message());
   stream.set_option(tcp::no_delay(true), ec);
   if (target.tls) {
@@ -372,11 +364,12 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
       co_return InternalError("cannot set TLS SNI");
     }
     conn->secure->set_verify_callback(ssl::host_name_verification(target.host));
-    conn->Arm(deadline);
+    conn->deadline.Arm(deadline);
     co_await conn->secure->async_handshake(ssl::stream_base::client,
                                            asio::redirect_error(use_awaitable, ec));
-    conn->Disarm();
-    if (ec && conn->timed_out) co_return DeadlineExceededError("upstream TLS handshake timed out");
+    conn->deadline.Disarm();
+    if (ec && conn->deadline.expired)
+      co_return DeadlineExceededError("upstream TLS handshake timed out");
     if (ec)
       co_return UnavailableError("TLS handshake with " + target.pool_key +
                                  " failed: " + ec.message());
@@ -429,22 +422,22 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     }
     bool reused = conn->reused;
     boost::system::error_code ec;
-    conn->Arm(deadline);
+    conn->deadline.Arm(deadline);
     co_await conn->Write(bufs, ec);
     ResponseHead head;
     std::string error;
     if (!ec) {
-      if (streaming) conn->Arm(Clock::now() + request.timeout);
+      if (streaming) conn->deadline.Arm(Clock::now() + request.timeout);
       co_await conn->ReadHead(head, ec, error);
     }
-    conn->Disarm();
+    conn->deadline.Disarm();
     if (!ec && !error.empty()) {
       co_return UnavailableError("upstream " + target.pool_key +
                                  " sent a malformed response: " + error);
     }
     if (ec) {
       if (reused && IsDropped(ec) && attempt == 0) continue;  // stale pooled connection
-      if (conn->timed_out) co_return DeadlineExceededError("upstream timed out");
+      if (conn->deadline.expired) co_return DeadlineExceededError("upstream timed out");
       co_return UnavailableError("upstream " + target.pool_key + " failed: " + ec.message());
     }
     auto response = std::unique_ptr<UpstreamResponse>(new UpstreamResponse());
