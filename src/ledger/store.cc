@@ -308,6 +308,14 @@ StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags
   return id;
 }
 
+Status Store::RunCached(const std::string& sql) {
+  // SQLite keeps a prepared statement per text (no parse per call); PostgreSQL runs savepoint
+  // commands as plain queries.
+  if (db_->dialect() != Dialect::kSqlite) return db_->ExecScript(sql);
+  BURSAR_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(sql));
+  return st->Execute({}).status();
+}
+
 StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
   if (records.empty()) return 0;
   // Ids handed out inside a transaction that rolls back must not stay cached.
@@ -389,11 +397,11 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
         p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
         p.emplace_back(std::string_view(r.downgraded_from));
       }
-      BURSAR_RETURN_IF_ERROR(db_->ExecScript("SAVEPOINT spend_rows"));
+      BURSAR_RETURN_IF_ERROR(RunCached("SAVEPOINT spend_rows"));
       BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
       if (changed == static_cast<int64_t>(rows)) {
         fresh.assign(rows, 1);
-        BURSAR_RETURN_IF_ERROR(db_->ExecScript("RELEASE spend_rows"));
+        BURSAR_RETURN_IF_ERROR(RunCached("RELEASE spend_rows"));
       } else {
         BURSAR_RETURN_IF_ERROR(db_->ExecScript("ROLLBACK TO spend_rows; RELEASE spend_rows"));
         BURSAR_ASSIGN_OR_RETURN(

@@ -135,6 +135,8 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db);
   StatusOr<int64_t> TagsetId(const std::map<std::string, std::string>& tags);
+  // Runs a parameterless statement, prepared once per text on SQLite.
+  Status RunCached(const std::string& sql);
   Status QueryGroups(int level, const std::vector<Dimension>& by, const SpendFilter& filter,
                      int64_t since_us, int64_t until_us,
                      std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out);
