@@ -312,8 +312,7 @@ Status Store::RunCached(const std::string& sql) {
   // SQLite keeps a prepared statement per text (no parse per call); PostgreSQL runs savepoint
   // commands as plain queries.
   if (db_->dialect() != Dialect::kSqlite) return db_->ExecScript(sql);
-  BURSAR_ASSIGN_OR_RETURN(Statement * st, db_->Prepare(sql));
-  return st->Execute({}).status();
+  return db_->Execute(sql).status();
 }
 
 StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
@@ -329,6 +328,8 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
     static const std::string kInsertManyReturning = InsertSpendSql(kRowsPerInsert, true);
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
+    static const std::string kSavepoint = "SAVEPOINT spend_rows";
+    static const std::string kRelease = "RELEASE spend_rows";
     // Rollup keys point into the records, which outlive this call: nothing is copied.
     RollupSums hourly(kHourUs);
     RollupSums daily(kDayUs);
@@ -397,11 +398,11 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
         p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
         p.emplace_back(std::string_view(r.downgraded_from));
       }
-      BURSAR_RETURN_IF_ERROR(RunCached("SAVEPOINT spend_rows"));
+      BURSAR_RETURN_IF_ERROR(RunCached(kSavepoint));
       BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
       if (changed == static_cast<int64_t>(rows)) {
         fresh.assign(rows, 1);
-        BURSAR_RETURN_IF_ERROR(RunCached("RELEASE spend_rows"));
+        BURSAR_RETURN_IF_ERROR(RunCached(kRelease));
       } else {
         BURSAR_RETURN_IF_ERROR(db_->ExecScript("ROLLBACK TO spend_rows; RELEASE spend_rows"));
         BURSAR_ASSIGN_OR_RETURN(
