@@ -31,7 +31,9 @@ struct SessionState {
 
 struct Worker {
   int index = 0;
-  asio::io_context ioc{1};
+  // No reactor locking: every socket and timer of a worker is used only on its own thread (Shutdown
+  // posts to the io_context and stops it, which keeps the scheduler's locking).
+  asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<RequestHandler> handler;
   std::unique_ptr<TcpAcceptor> acceptor;
   std::thread thread;
