@@ -84,50 +84,68 @@ void Histogram::Merge(const Histogram& o) {
 void MetricsShard::RecordRequest(std::string_view route, std::string_view model, int status,
                                  int64_t latency_us) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string& l = scratch_;
-  l.clear();
-  AppendLabel(&l, "route", route);
-  Slot(data_.latency, l).Observe(latency_us);
-  AppendLabel(&l, "model", model);
-  char code[16];
-  auto [end, ec] = std::to_chars(code, code + sizeof code, status);
-  AppendLabel(&l, "status", std::string_view(code, static_cast<size_t>(end - code)));
-  AddTo(data_.requests, l, 1);
+  const std::array<std::string_view, 2> labels{route, model};
+  if (!last_request_.Matches(labels, status)) {
+    last_request_.Remember(labels, status);
+    std::string& l = scratch_;
+    l.clear();
+    AppendLabel(&l, "route", route);
+    last_request_.slots.first = &Slot(data_.latency, l);
+    AppendLabel(&l, "model", model);
+    char code[16];
+    auto [end, ec] = std::to_chars(code, code + sizeof code, status);
+    AppendLabel(&l, "status", std::string_view(code, static_cast<size_t>(end - code)));
+    last_request_.slots.second = &Slot(data_.requests, l);
+  }
+  last_request_.slots.first->Observe(latency_us);
+  *last_request_.slots.second += 1;
 }
 
 void MetricsShard::RecordUsage(std::string_view route, std::string_view model, const Usage& u) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string& l = scratch_;
-  l.clear();
-  AppendLabel(&l, "route", route);
-  AppendLabel(&l, "model", model);
-  const size_t base = l.size();
-  auto add = [&](std::string_view modality, int64_t n) {
+  const std::array<std::string_view, 2> labels{route, model};
+  if (!last_usage_.Matches(labels, 0)) last_usage_.Remember(labels, 0);
+  static constexpr std::array<std::string_view, kModalities> kModality = {
+      "text_input",  "cached_input",     "image_input", "audio_input",
+      "text_output", "reasoning_output", "audio_output"};
+  auto add = [&](size_t m, int64_t n) {
     if (n <= 0) return;
-    l.resize(base);
-    AppendLabel(&l, "modality", modality);
-    AddTo(data_.tokens, l, n);
+    int64_t*& slot = last_usage_.slots[m];
+    if (slot == nullptr) {  // first time this modality comes with these labels
+      std::string& l = scratch_;
+      l.clear();
+      AppendLabel(&l, "route", route);
+      AppendLabel(&l, "model", model);
+      AppendLabel(&l, "modality", kModality[m]);
+      slot = &Slot(data_.tokens, l);
+    }
+    *slot += n;
   };
   int64_t text_in = u.prompt_tokens - u.cached_tokens - u.image_tokens - u.audio_input_tokens;
-  add("text_input", text_in < 0 ? 0 : text_in);
-  add("cached_input", u.cached_tokens);
-  add("image_input", u.image_tokens);
-  add("audio_input", u.audio_input_tokens);
+  add(0, text_in < 0 ? 0 : text_in);
+  add(1, u.cached_tokens);
+  add(2, u.image_tokens);
+  add(3, u.audio_input_tokens);
   int64_t text_out = u.completion_tokens - u.reasoning_tokens - u.audio_output_tokens;
-  add("text_output", text_out < 0 ? 0 : text_out);
-  add("reasoning_output", u.reasoning_tokens);
-  add("audio_output", u.audio_output_tokens);
+  add(4, text_out < 0 ? 0 : text_out);
+  add(5, u.reasoning_tokens);
+  add(6, u.audio_output_tokens);
 }
 
 void MetricsShard::RecordCost(std::string_view key, std::string_view route, std::string_view model,
                               Micros cost) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string& l = scratch_;
-  l.clear();
-  AppendLabel(&l, "key", key);
-  AppendLabel(&l, "route", route);
-  AppendLabel(&l, "model", model);
-  AddTo(data_.cost, l, cost);
+  const std::array<std::string_view, 3> labels{key, route, model};
+  if (!last_cost_.Matches(labels, 0)) {
+    last_cost_.Remember(labels, 0);
+    std::string& l = scratch_;
+    l.clear();
+    AppendLabel(&l, "key", key);
+    AppendLabel(&l, "route", route);
+    AppendLabel(&l, "model", model);
+    last_cost_.slots = &Slot(data_.cost, l);
+  }
+  *last_cost_.slots += cost;
 }
 
 void MetricsShard::RecordCacheHit(std::string_view route, Micros saved) {

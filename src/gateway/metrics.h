@@ -69,9 +69,39 @@ class MetricsShard {
   Data Copy() const;
 
  private:
+  // The series a record call hit last, by the label values it rendered them from. Requests come
+  // in runs with the same labels, and comparing a few short strings costs far less than
+  // rendering the labels and looking them up; std::map never moves a value, so the pointers stay
+  // valid (series are never removed).
+  template <size_t N, typename T>
+  struct LastSeries {
+    std::array<std::string, N> values;
+    int code = 0;
+    bool set = false;
+    T slots{};  // this call's series (pointers into data_)
+    bool Matches(const std::array<std::string_view, N>& v, int c) const {
+      if (!set || c != code) return false;
+      for (size_t i = 0; i < N; ++i) {
+        if (values[i] != v[i]) return false;
+      }
+      return true;
+    }
+    void Remember(const std::array<std::string_view, N>& v, int c) {
+      for (size_t i = 0; i < N; ++i) values[i].assign(v[i]);
+      code = c;
+      set = true;
+      slots = T{};
+    }
+  };
+  static constexpr size_t kModalities = 7;
+
   mutable std::mutex mu_;  // guards data_ (its worker vs. a scrape)
   Data data_;
   std::string scratch_;  // label buffer, used by this shard's worker only
+  // Used by this shard's worker only, under mu_ like data_.
+  LastSeries<2, std::pair<Histogram*, int64_t*>> last_request_;  // route, model; status as code
+  LastSeries<2, std::array<int64_t*, kModalities>> last_usage_;  // route, model
+  LastSeries<3, int64_t*> last_cost_;                            // key, route, model
 };
 
 struct MetricsGauges {
