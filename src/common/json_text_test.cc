@@ -25,6 +25,29 @@ TEST(JsonTextTest, EscapesLikeNlohmannForValidText) {
   }
 }
 
+TEST(JsonTextTest, SpecialBytesAtEveryOffsetOfTheEightByteScan) {
+  // The scan skips 8 plain bytes at a time: a byte to escape (or a UTF-8 sequence) in any
+  // position of a word, and words of it back to back, must come out as byte by byte.
+  for (std::string special :
+       {std::string("\x01"), std::string("\x1f"), std::string("\""), std::string("\\"),
+        std::string("\n"), std::string("\x7f"), std::string(" "), std::string("\xc3\xa9"),
+        std::string("\xf0\x9f\x98\x80"), std::string("\0", 1)}) {
+    for (size_t at = 0; at < 24; ++at) {
+      std::string s(24, 'a');
+      s.insert(at, special);
+      EXPECT_EQ(Quoted(s), nlohmann::json(s).dump()) << at;
+      std::string run;
+      for (size_t k = 0; k < at; ++k) run += special;
+      EXPECT_EQ(Quoted(run + "tail"), nlohmann::json(run + "tail").dump()) << at;
+    }
+  }
+  std::string invalid(20, 'b');
+  invalid[9] = '\xff';
+  EXPECT_EQ(Quoted(invalid),
+            "\"bbbbbbbbb\xEF\xBF\xBD"
+            "bbbbbbbbbb\"");
+}
+
 TEST(JsonTextTest, InvalidUtf8BecomesReplacementCharacter) {
   EXPECT_EQ(Quoted("a\xff"
                    "b"),
