@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libboost-dev libboost-system-dev libsimdjson-dev libgit2-dev libyaml-cpp-dev
   nlohmann-json3-dev libsqlite3-dev sqlite3 libpq-dev postgresql redis-server libhiredis-dev
-  libspdlog-dev libfmt-dev libcli11-dev libssl-dev zlib1g-dev
+  libspdlog-dev libfmt-dev libcli11-dev libssl-dev zlib1g-dev libisal-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   clang-format clang-tidy prometheus wrk nginx nodejs python3
   tzdata  # config/: Budget.timeZone is checked against /usr/share/zoneinfo
