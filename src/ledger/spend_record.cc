@@ -115,7 +115,8 @@ std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags) {
 namespace {
 
 // The spend log line is written for every request: built by hand (no JSON DOM), keys in a fixed
-// order; DecodeSpendRecord (nlohmann) reads it back.
+// order (the configuration's fields together, see ConfigFields); DecodeSpendRecord (nlohmann)
+// reads it back in any order.
 void AppendInt(std::string* out, int64_t v) {
   char buf[24];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
@@ -134,26 +135,58 @@ void AppendField(std::string* out, std::string_view key, int64_t value) {
 
 }  // namespace
 
+namespace {
+
+// The fields a record takes from the gateway's configuration (key, tags, route, model, upstream
+// model, commit, price, currency) repeat from one request to the next: each thread keeps the last
+// ones it encoded with their JSON and reuses the JSON while they repeat (comparing them costs a
+// tenth of escaping them again).
+struct ConfigFields {
+  bool valid = false;
+  std::string key_name, route, model, upstream_model, commit, price, currency;
+  std::map<std::string, std::string> tags;
+  std::string json;  // ,"key":...,"currency":"..."
+
+  bool Matches(const SpendRecord& r) const {
+    return valid && key_name == r.key_name && route == r.route && model == r.model &&
+           upstream_model == r.upstream_model && commit == r.commit && price == r.price &&
+           currency == r.currency && tags == r.tags;
+  }
+  void Encode(const SpendRecord& r) {
+    key_name = r.key_name, route = r.route, model = r.model, upstream_model = r.upstream_model;
+    commit = r.commit, price = r.price, currency = r.currency, tags = r.tags;
+    json.clear();
+    AppendField(&json, ",\"key\":", r.key_name);
+    json.append(",\"tags\":{");
+    bool first = true;
+    for (const auto& [k, v] : r.tags) {
+      if (!first) json.push_back(',');
+      first = false;
+      AppendJsonString(&json, k);
+      json.push_back(':');
+      AppendJsonString(&json, v);
+    }
+    json.push_back('}');
+    AppendField(&json, ",\"route\":", r.route);
+    AppendField(&json, ",\"model\":", r.model);
+    AppendField(&json, ",\"upstream_model\":", r.upstream_model);
+    AppendField(&json, ",\"commit\":", r.commit);
+    AppendField(&json, ",\"price\":", r.price);
+    AppendField(&json, ",\"currency\":", r.currency);
+    valid = true;
+  }
+};
+
+}  // namespace
+
 std::string EncodeSpendRecord(const SpendRecord& r) {
+  thread_local ConfigFields last;
+  if (!last.Matches(r)) last.Encode(r);
   std::string out;
-  out.reserve(512 + r.price.size() + r.request_id.size());
+  out.reserve(256 + last.json.size() + r.request_id.size());
   AppendField(&out, "{\"request_id\":", r.request_id);
   AppendField(&out, ",\"time_us\":", r.time_us);
-  AppendField(&out, ",\"key\":", r.key_name);
-  out.append(",\"tags\":{");
-  bool first = true;
-  for (const auto& [k, v] : r.tags) {
-    if (!first) out.push_back(',');
-    first = false;
-    AppendJsonString(&out, k);
-    out.push_back(':');
-    AppendJsonString(&out, v);
-  }
-  out.push_back('}');
-  AppendField(&out, ",\"route\":", r.route);
-  AppendField(&out, ",\"model\":", r.model);
-  AppendField(&out, ",\"upstream_model\":", r.upstream_model);
-  AppendField(&out, ",\"commit\":", r.commit);
+  out.append(last.json);
   const Usage& u = r.usage;
   AppendField(&out, ",\"usage\":{\"prompt_tokens\":", u.prompt_tokens);
   AppendField(&out, ",\"cached_tokens\":", u.cached_tokens);
@@ -164,10 +197,8 @@ std::string EncodeSpendRecord(const SpendRecord& r) {
   AppendField(&out, ",\"audio_input_tokens\":", u.audio_input_tokens);
   AppendField(&out, ",\"audio_output_tokens\":", u.audio_output_tokens);
   AppendField(&out, ",\"audio_millis\":", u.audio_millis);
-  AppendField(&out, "},\"price\":", r.price);
-  AppendField(&out, ",\"cost_micros\":", r.cost_micros);
+  AppendField(&out, "},\"cost_micros\":", r.cost_micros);
   AppendField(&out, ",\"saved_micros\":", r.saved_micros);
-  AppendField(&out, ",\"currency\":", r.currency);
   AppendField(&out, ",\"latency_us\":", r.latency_us);
   AppendField(&out, ",\"status\":", static_cast<int64_t>(r.status));
   out.append(r.cache_hit ? ",\"cache_hit\":true" : ",\"cache_hit\":false");

@@ -42,6 +42,8 @@ TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
   j["model"] = r.model;
   j["upstream_model"] = r.upstream_model;
   j["commit"] = r.commit;
+  j["price"] = r.price;
+  j["currency"] = r.currency;
   const Usage& u = r.usage;
   j["usage"] = {{"prompt_tokens", u.prompt_tokens},
                 {"cached_tokens", u.cached_tokens},
@@ -52,15 +54,44 @@ TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
                 {"audio_input_tokens", u.audio_input_tokens},
                 {"audio_output_tokens", u.audio_output_tokens},
                 {"audio_millis", u.audio_millis}};
-  j["price"] = r.price;
   j["cost_micros"] = r.cost_micros;
   j["saved_micros"] = r.saved_micros;
-  j["currency"] = r.currency;
   j["latency_us"] = r.latency_us;
   j["status"] = r.status;
   j["cache_hit"] = r.cache_hit;
   j["downgraded_from"] = r.downgraded_from;
   EXPECT_EQ(EncodeSpendRecord(r), j.dump());
+}
+
+TEST(SpendRecordTest, ConsecutiveRecordsReuseOnlyWhatRepeats) {
+  // Each thread reuses the JSON of the last configuration fields it encoded: a change in any one
+  // of them must show in the next line.
+  SpendRecord a = testing::MakeRecord("req-a", 10, 1);
+  a.tags = {{"team", "x"}};
+  std::vector<SpendRecord> rs = {a};
+  auto vary = [&](auto change) {
+    SpendRecord r = rs.back();
+    r.request_id += "+";
+    change(r);
+    rs.push_back(r);
+  };
+  vary([](SpendRecord& r) { r.cost_micros = 2; });
+  vary([](SpendRecord& r) { r.key_name = "other-key"; });
+  vary([](SpendRecord& r) { r.tags["team"] = "y"; });
+  vary([](SpendRecord& r) { r.tags["app"] = "z"; });
+  vary([](SpendRecord& r) { r.route = "r2"; });
+  vary([](SpendRecord& r) { r.model = "m2"; });
+  vary([](SpendRecord& r) { r.upstream_model = "u2"; });
+  vary([](SpendRecord& r) { r.commit = "c2"; });
+  vary([](SpendRecord& r) { r.price = "{}"; });
+  vary([](SpendRecord& r) { r.currency = "EUR"; });
+  vary([](SpendRecord& r) { r.tags.clear(); });
+  rs.push_back(a);
+  for (const SpendRecord& r : rs) {
+    StatusOr<SpendRecord> back = DecodeSpendRecord(EncodeSpendRecord(r));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, r) << r.request_id;
+  }
 }
 
 TEST(SpendRecordTest, InvalidUtf8StillEncodesAsJson) {
