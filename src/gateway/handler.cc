@@ -152,7 +152,7 @@ Awaitable<void> GatewayHandler::HandleModels(HttpRequest& req, ResponseWriter& o
     co_await SendError(out, &x, 503, "gateway is not ready", "server_error", "not_ready");
     co_return;
   }
-  x.key = x.snap->Authenticate(BearerToken(req.authorization));
+  x.key = key_memo_.Authenticate(x.snap, BearerToken(req.authorization));
   if (!x.key) {
     co_await SendError(out, &x, 401, "Incorrect API key provided.", "invalid_request_error",
                        "invalid_api_key");

@@ -67,6 +67,7 @@ class GatewayHandler final : public RequestHandler {
   UpstreamClient upstream_;
   MetricsShard& metrics_;
   SnapshotHolder::Reader snapshots_;
+  KeyMemo key_memo_;
   uint64_t id_prefix_ = 0;
   uint64_t id_counter_ = 0;
 };

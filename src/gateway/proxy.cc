@@ -153,7 +153,7 @@ Awaitable<void> GatewayHandler::HandleInference(RequestKind kind, HttpRequest& r
     co_await SendError(out, &x, 503, "gateway is not ready", "server_error", "not_ready");
     co_return;
   }
-  x.key = x.snap->Authenticate(BearerToken(req.authorization));
+  x.key = key_memo_.Authenticate(x.snap, BearerToken(req.authorization));
   if (!x.key) {
     co_await SendError(out, &x, 401,
                        "Incorrect API key provided. Send Authorization: Bearer <key>.",

@@ -157,6 +157,23 @@ TEST(SnapshotTest, AuthenticatesBySha256AndListsAllowedRoutes) {
       s.ModelsJson(*s.Authenticate("sk-secret")),
       R"({"object":"list","data":[{"id":"vision","object":"model","created":0,"owned_by":"bursar"}]})");
 
+  // The memo answers as the snapshot does, and never from an older snapshot.
+  KeyMemo memo;
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-secret"), s.Authenticate("sk-secret"));
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-secreT"), nullptr);
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-secre"), nullptr);
+  EXPECT_EQ(memo.Authenticate(*snap, ""), nullptr);
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-secret"), s.Authenticate("sk-secret"));
+  auto rotated = std::make_shared<config::DesiredState>(*state);
+  rotated->api_keys[0].key_sha256 = "sha256:" + Sha256Hex("sk-rotated");
+  auto snap2 = BuildSnapshot(rotated, breakers);
+  ASSERT_TRUE(snap2.ok());
+  EXPECT_EQ(memo.Authenticate(*snap2, "sk-secret"), nullptr);
+  ASSERT_NE(memo.Authenticate(*snap2, "sk-rotated"), nullptr);
+  EXPECT_EQ(memo.Authenticate(*snap2, "sk-rotated"), (*snap2)->Authenticate("sk-rotated"));
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-rotated"), nullptr);
+  EXPECT_EQ(memo.Authenticate(*snap, "sk-secret"), s.Authenticate("sk-secret"));
+
   SnapshotHolder holder;
   SnapshotHolder::Reader reader(holder);
   EXPECT_EQ(reader.Get(), nullptr);

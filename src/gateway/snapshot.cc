@@ -76,6 +76,21 @@ const config::ApiKey* Snapshot::Authenticate(std::string_view presented) const {
   return it->second;
 }
 
+const config::ApiKey* KeyMemo::Authenticate(const SnapshotPtr& snapshot,
+                                            std::string_view presented) {
+  if (snapshot == snapshot_ && !presented.empty() && presented.size() == presented_.size() &&
+      CRYPTO_memcmp(presented.data(), presented_.data(), presented.size()) == 0) {
+    return key_;
+  }
+  const config::ApiKey* key = snapshot->Authenticate(presented);
+  if (key) {
+    snapshot_ = snapshot;
+    presented_.assign(presented);
+    key_ = key;
+  }
+  return key;
+}
+
 std::string Snapshot::ModelsJson(const config::ApiKey& key) const {
   std::string out = R"({"object":"list","data":[)";
   bool first = true;

@@ -60,6 +60,22 @@ using GetEnvFn = std::function<std::string(const std::string& name)>;
 StatusOr<SnapshotPtr> BuildSnapshot(config::DesiredStatePtr state, CircuitBreakers& breakers,
                                     GetEnvFn getenv = nullptr);
 
+// A worker's memo of the last key it authenticated and the snapshot it was found in: a keep-alive
+// client sends the same key with every request, and comparing it (in constant time) costs a
+// fraction of hashing it. A different snapshot or a different key goes through
+// Snapshot::Authenticate; only keys that authenticated are remembered. It holds the presented key
+// in memory, as the connection's buffer does, and a reference to one snapshot. Not thread-safe
+// (one per worker).
+class KeyMemo {
+ public:
+  const config::ApiKey* Authenticate(const SnapshotPtr& snapshot, std::string_view presented);
+
+ private:
+  SnapshotPtr snapshot_;
+  std::string presented_;
+  const config::ApiKey* key_ = nullptr;
+};
+
 class SnapshotHolder {
  public:
   void Publish(SnapshotPtr snapshot);
