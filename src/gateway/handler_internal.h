@@ -20,6 +20,7 @@ struct Exchange {
   std::chrono::steady_clock::time_point start;
   int64_t time_us = 0;  // arrival, unix micros
   std::string request_id;
+  uint64_t routing_hash = 0;  // RoutingHash(request_id): picks the target of a weighted route
   SnapshotPtr snap;
   const config::ApiKey* key = nullptr;
   RequestKind kind = RequestKind::kChatCompletions;

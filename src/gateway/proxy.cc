@@ -147,6 +147,7 @@ Awaitable<void> GatewayHandler::HandleInference(RequestKind kind, HttpRequest& r
   x.start = std::chrono::steady_clock::now();
   x.time_us = NowUnixMicros();
   x.request_id = NewRequestId();
+  x.routing_hash = RoutingHash(x.request_id);
   x.kind = kind;
   x.snap = snapshots_.Get();
   if (!x.snap || !services_.ready.load(std::memory_order_acquire)) {
@@ -193,7 +194,7 @@ Awaitable<bool> GatewayHandler::Admit(Exchange& x, HttpRequest& req, ResponseWri
     co_return false;
   }
   auto pick = [&]() {
-    x.primary = x.snap->FindModel(PickTarget(*x.route, RoutingHash(x.request_id)));
+    x.primary = x.snap->FindModel(PickTarget(*x.route, x.routing_hash));
     if (x.primary) x.estimate = EstimateRequest(x.parsed, *x.primary->model, x.route->images);
     return x.primary != nullptr;
   };
@@ -284,7 +285,7 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
   bool stream = x.parsed.stream && x.kind == RequestKind::kChatCompletions;
   std::string_view path =
       x.kind == RequestKind::kChatCompletions ? "/chat/completions" : "/embeddings";
-  std::vector<std::string_view> plan = PlanAttempts(*x.route, RoutingHash(x.request_id));
+  std::vector<std::string_view> plan = PlanAttempts(*x.route, x.routing_hash);
   Status last_error = UnavailableError("no upstream available for route " + x.route->meta.name);
   const ModelEntry* last_model = x.primary;
   const config::RetryPolicy& retry = x.route->retry;
