@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ledger/store_internal.h"
 
@@ -57,30 +58,47 @@ std::string DailyRollupSql() {
          "GROUP BY 1, 2, 3, 4, 5, 6, 7;\n";
 }
 
-std::string SpendTableSql(bool pg) {
+// The spend table's columns, in table order.
+std::string SpendColumns() {
+  std::string cols =
+      "request_id, time_us, key_name, tagset_id, route, model, upstream_model, commit_rev";
+  for (const char* c : kUsageColumns) cols += std::string(", ") + c;
+  cols +=
+      ", price, cost_micros, saved_micros, currency, latency_us, status, cache_hit, "
+      "downgraded_from";
+  return cols;
+}
+
+// CREATE TABLE `table` with spend's columns; request_id is the primary key only in migration 1.
+std::string CreateSpendTableSql(const std::string& table, bool request_id_key) {
   std::string usage;
   for (const char* c : kUsageColumns) usage += std::string("  ") + c + " BIGINT NOT NULL,\n";
+  return "CREATE TABLE " + table + " (\n  request_id TEXT NOT NULL" +
+         (request_id_key ? " PRIMARY KEY" : "") +
+         ",\n"
+         "  time_us BIGINT NOT NULL,\n"
+         "  key_name TEXT NOT NULL,\n"
+         "  tagset_id BIGINT NOT NULL,\n"
+         "  route TEXT NOT NULL,\n"
+         "  model TEXT NOT NULL,\n"
+         "  upstream_model TEXT NOT NULL,\n"
+         "  commit_rev TEXT NOT NULL,\n" +
+         usage +
+         "  price TEXT NOT NULL,\n"
+         "  cost_micros BIGINT NOT NULL,\n"
+         "  saved_micros BIGINT NOT NULL,\n"
+         "  currency TEXT NOT NULL,\n"
+         "  latency_us BIGINT NOT NULL,\n"
+         "  status INTEGER NOT NULL,\n"
+         "  cache_hit INTEGER NOT NULL,\n"
+         "  downgraded_from TEXT NOT NULL\n"
+         ");\n";
+}
+
+// Migration 1: spend (then keyed by request_id), tag sets, hourly rollup.
+std::string SpendTableSql(bool pg) {
   std::string sql =
-      "CREATE TABLE spend (\n"
-      "  request_id TEXT NOT NULL PRIMARY KEY,\n"
-      "  time_us BIGINT NOT NULL,\n"
-      "  key_name TEXT NOT NULL,\n"
-      "  tagset_id BIGINT NOT NULL,\n"
-      "  route TEXT NOT NULL,\n"
-      "  model TEXT NOT NULL,\n"
-      "  upstream_model TEXT NOT NULL,\n"
-      "  commit_rev TEXT NOT NULL,\n" +
-      usage +
-      "  price TEXT NOT NULL,\n"
-      "  cost_micros BIGINT NOT NULL,\n"
-      "  saved_micros BIGINT NOT NULL,\n"
-      "  currency TEXT NOT NULL,\n"
-      "  latency_us BIGINT NOT NULL,\n"
-      "  status INTEGER NOT NULL,\n"
-      "  cache_hit INTEGER NOT NULL,\n"
-      "  downgraded_from TEXT NOT NULL\n"
-      ");\n"
-      "CREATE INDEX spend_time ON spend (time_us);\n";
+      CreateSpendTableSql("spend", true) + "CREATE INDEX spend_time ON spend (time_us);\n";
   sql += pg ? "CREATE TABLE spend_tagsets (id BIGSERIAL PRIMARY KEY, tags_json TEXT NOT NULL "
               "UNIQUE);\n"
             : "CREATE TABLE spend_tagsets (id INTEGER PRIMARY KEY, tags_json TEXT NOT NULL "
@@ -93,20 +111,24 @@ std::string SpendTableSql(bool pg) {
   return sql;
 }
 
-// A multi-row insert of `rows` records; with `returning`, it returns the ids it actually inserted
-// (a replayed id conflicts and is not returned; RETURNING works in SQLite >= 3.35 and
-// PostgreSQL). RETURNING costs about a quarter of a row's insert, so it is only used to sort out
-// a statement in which some id conflicted (see InsertBatch).
+// Migration 3: request_id is no longer the primary key (InsertMode says who avoids duplicates).
+// SQLite cannot drop a key: the table is copied, rowids included, and its time index rebuilt.
+std::string DropSpendKeySql(bool pg) {
+  if (pg) return "ALTER TABLE spend DROP CONSTRAINT spend_pkey;\n";
+  const std::string cols = SpendColumns();
+  return CreateSpendTableSql("spend_new", false) + "INSERT INTO spend_new (rowid, " + cols +
+         ") SELECT rowid, " + cols +
+         " FROM spend;\n"
+         "DROP TABLE spend;\n"
+         "ALTER TABLE spend_new RENAME TO spend;\n"
+         "CREATE INDEX spend_time ON spend (time_us);\n";
+}
+
+// A multi-row insert of `rows` records.
 constexpr int kSpendParams = 25;
 constexpr size_t kRowsPerInsert = 128;
 
-std::string InsertSpendSql(size_t rows, bool returning) {
-  std::string cols =
-      "request_id, time_us, key_name, tagset_id, route, model, upstream_model, commit_rev";
-  for (const char* c : kUsageColumns) cols += std::string(", ") + c;
-  cols +=
-      ", price, cost_micros, saved_micros, currency, latency_us, status, cache_hit, "
-      "downgraded_from";
+std::string InsertSpendSql(size_t rows) {
   std::string values;
   int n = 0;
   for (size_t r = 0; r < rows; ++r) {
@@ -114,8 +136,7 @@ std::string InsertSpendSql(size_t rows, bool returning) {
     for (int i = 0; i < kSpendParams; ++i) values += (i ? ", $" : "$") + std::to_string(++n);
     values += ")";
   }
-  return "INSERT INTO spend (" + cols + ") VALUES " + values +
-         " ON CONFLICT (request_id) DO NOTHING" + (returning ? " RETURNING request_id" : "");
+  return "INSERT INTO spend (" + SpendColumns() + ") VALUES " + values;
 }
 
 std::string UpsertRollupSql(const std::string& table, const std::string& time_col) {
@@ -205,6 +226,7 @@ const std::vector<Migration>& LedgerMigrations() {
   static const std::vector<Migration> kMigrations = {
       {1, "spend, tagsets, hourly rollup", SpendTableSql(false), SpendTableSql(true)},
       {2, "daily rollup", DailyRollupSql(), ""},
+      {3, "spend without request_id key", DropSpendKeySql(false), DropSpendKeySql(true)},
   };
   return kMigrations;
 }
@@ -308,32 +330,22 @@ StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags
   return id;
 }
 
-Status Store::RunCached(const std::string& sql) {
-  // SQLite keeps a prepared statement per text (no parse per call); PostgreSQL runs savepoint
-  // commands as plain queries.
-  if (db_->dialect() != Dialect::kSqlite) return db_->ExecScript(sql);
-  return db_->Execute(sql).status();
-}
-
-StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
+StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, InsertMode mode) {
   if (records.empty()) return 0;
   // Ids handed out inside a transaction that rolls back must not stay cached.
   new_tagsets_.clear();
   auto result = [&]() -> StatusOr<int64_t> {
     Transaction tx(*db_);
     BURSAR_RETURN_IF_ERROR(tx.status());
-    static const std::string kInsertOne = InsertSpendSql(1, false);
-    static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert, false);
-    static const std::string kInsertOneReturning = InsertSpendSql(1, true);
-    static const std::string kInsertManyReturning = InsertSpendSql(kRowsPerInsert, true);
+    static const std::string kInsertOne = InsertSpendSql(1);
+    static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert);
+    static const std::string kStored =
+        "SELECT 1 FROM spend WHERE time_us = $1 AND request_id = $2";  // the spend_time index
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
-    static const std::string kSavepoint = "SAVEPOINT spend_rows";
-    static const std::string kRelease = "RELEASE spend_rows";
     // Rollup keys point into the records, which outlive this call: nothing is copied.
     RollupSums hourly(kHourUs);
     RollupSums daily(kDayUs);
-    int64_t inserted = 0;
     std::vector<Value> p;
 
     // Clean copies only of the records that need them; tag sets resolved first.
@@ -352,6 +364,22 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
     for (size_t i = 0, k = 0; i < recs.size(); ++i) {
       if (!recs[i]) recs[i] = &sanitized[k++];
     }
+    if (mode == InsertMode::kMayRepeat) {  // keep the first record of each id not yet stored
+      BURSAR_ASSIGN_OR_RETURN(Statement * stored, db_->Prepare(kStored));
+      std::unordered_set<std::string_view> seen;
+      size_t kept = 0;
+      for (const SpendRecord* r : recs) {
+        if (!seen.insert(r->request_id).second) continue;
+        bool found = false;
+        BURSAR_RETURN_IF_ERROR(
+            stored->Query({r->time_us, std::string_view(r->request_id)}, [&found](const Row&) {
+              found = true;
+              return OkStatus();
+            }));
+        if (!found) recs[kept++] = r;
+      }
+      recs.resize(kept);
+    }
     std::vector<int64_t> tagsets(recs.size());
     for (size_t i = 0; i < recs.size(); ++i) {
       if (i > 0 && recs[i]->tags == recs[i - 1]->tags) {  // a key's requests come in runs
@@ -361,12 +389,6 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
       }
     }
 
-    // Which rows of a statement were inserted: usually all of them (the statement's change count
-    // says so). When some id conflicted (records replayed from the log), the statement is undone
-    // to a savepoint and run again with RETURNING, which lists the ids it inserted (an id twice
-    // in one statement counts once).
-    std::unordered_map<std::string_view, size_t> pending;
-    std::vector<char> fresh;
     for (size_t start = 0; start < recs.size();) {
       const size_t rows = recs.size() - start >= kRowsPerInsert ? kRowsPerInsert : 1;
       BURSAR_ASSIGN_OR_RETURN(Statement * insert,
@@ -397,33 +419,11 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
         p.emplace_back(static_cast<int64_t>(r.status));
         p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
         p.emplace_back(std::string_view(r.downgraded_from));
+        hourly.Add(r, tagsets[i]);
+        daily.Add(r, tagsets[i]);
       }
-      BURSAR_RETURN_IF_ERROR(RunCached(kSavepoint));
-      BURSAR_ASSIGN_OR_RETURN(int64_t changed, insert->Execute(p));
-      if (changed == static_cast<int64_t>(rows)) {
-        fresh.assign(rows, 1);
-        BURSAR_RETURN_IF_ERROR(RunCached(kRelease));
-      } else {
-        BURSAR_RETURN_IF_ERROR(db_->ExecScript("ROLLBACK TO spend_rows; RELEASE spend_rows"));
-        BURSAR_ASSIGN_OR_RETURN(
-            Statement * returning,
-            db_->Prepare(rows == 1 ? kInsertOneReturning : kInsertManyReturning));
-        pending.clear();
-        for (size_t i = start; i < start + rows; ++i) pending.emplace(recs[i]->request_id, i);
-        fresh.assign(rows, 0);
-        BURSAR_RETURN_IF_ERROR(returning->Query(p, [&](const Row& row) {
-          const std::string* id = std::get_if<std::string>(&row.at(0));
-          auto it = id ? pending.find(*id) : pending.end();
-          if (it != pending.end()) fresh[it->second - start] = 1;
-          return OkStatus();
-        }));
-      }
-      for (size_t i = start; i < start + rows; ++i) {
-        if (!fresh[i - start]) continue;
-        ++inserted;
-        hourly.Add(*recs[i], tagsets[i]);
-        daily.Add(*recs[i], tagsets[i]);
-      }
+      // No conflict clause: a statement inserts all its rows or fails (and the batch with it).
+      BURSAR_RETURN_IF_ERROR(insert->Execute(p).status());
       start += rows;
     }
     for (const RollupSums* rollup : {&hourly, &daily}) {
@@ -454,7 +454,7 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records) {
       }
     }
     BURSAR_RETURN_IF_ERROR(tx.Commit());
-    return inserted;
+    return static_cast<int64_t>(recs.size());
   }();
   if (!result.ok()) {
     for (const std::string& key : new_tagsets_) tagset_ids_.erase(key);

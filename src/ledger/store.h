@@ -3,7 +3,8 @@
 // asks.
 //
 // Tables (component "ledger" in schema_migrations; all money BIGINT micros):
-//   spend              one row per request, request_id primary key, tagset_id for its tags
+//   spend              one row per request (request_id, unique by construction but not a key:
+//                      see InsertMode), tagset_id for its tags; indexed by time_us
 //   spend_tagsets      id <-> canonical tags JSON
 //   spend_tagset_tags  (tagset_id, tag_key, tag_value)
 //   spend_hourly       (hour_us, key_name, route, model, commit_rev, tagset_id, currency) ->
@@ -98,6 +99,19 @@ struct ObservedUsage {
   SpendTotals totals;
 };
 
+// What InsertBatch may assume about a batch's request ids.
+enum class InsertMode {
+  // Records never offered to the store before (the ledger writer's queue): no id in the batch is
+  // stored or repeated, so the batch is plain multi-row INSERTs. The spend table does not check
+  // it (request_id is no key: an index on it cost about a quarter of an insert).
+  kFresh,
+  // Records that may be stored already (replayed from the spend log, a batch retried after a
+  // failed transaction, which may in fact have committed) or repeated in the batch: a record whose
+  // id came earlier in the batch, or that is stored with the same time_us and request_id, is
+  // skipped.
+  kMayRepeat,
+};
+
 class Store {
  public:
   // Opens the database at `url` (db.h) and applies LedgerMigrations().
@@ -106,9 +120,12 @@ class Store {
   static StatusOr<std::unique_ptr<Store>> FromDb(std::unique_ptr<Db> db);
   ~Store();
 
-  // Inserts records in one transaction; a request_id already stored is skipped (INSERT ... ON
-  // CONFLICT DO NOTHING) and does not count twice in the rollup. Returns how many were new.
-  StatusOr<int64_t> InsertBatch(std::span<const SpendRecord> records);
+  // Inserts records in one transaction, rollups included. With kMayRepeat (the default, right for
+  // any caller), records already stored or repeated are skipped and do not count twice in the
+  // rollups; kFresh is for callers that know better (see InsertMode). Returns how many were
+  // inserted.
+  StatusOr<int64_t> InsertBatch(std::span<const SpendRecord> records,
+                                InsertMode mode = InsertMode::kMayRepeat);
 
   // Totals grouped by `by` (any number of dimensions; none = one grand total row), sorted by cost
   // descending then keys. Rows are split by currency: amounts in different currencies never add.
@@ -135,8 +152,6 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db);
   StatusOr<int64_t> TagsetId(const std::map<std::string, std::string>& tags);
-  // Runs a parameterless statement, prepared once per text on SQLite.
-  Status RunCached(const std::string& sql);
   Status QueryGroups(int level, const std::vector<Dimension>& by, const SpendFilter& filter,
                      int64_t since_us, int64_t until_us,
                      std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out);

@@ -44,7 +44,7 @@ TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   for (int i = 0; i < 300; ++i) {
     big.push_back(testing::MakeRecord("big" + std::to_string(i % 290), kT0 + i, 1));
   }
-  big.push_back(testing::MakeRecord("r3", kT0, 1));
+  big.push_back(testing::MakeRecord("r3", kT0 + 3, 1));  // replayed: same id and time
   n = store_->InsertBatch(big);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 290);
@@ -68,6 +68,51 @@ TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(*(*again)->CountRecords(), 302);
   EXPECT_EQ(*(*again)->InsertBatch(batch), 0);
+}
+
+// kMayRepeat keeps the first record of an id and counts it once, also in the rollups; kFresh
+// stores what it is given (the table has no key on request_id: the caller guarantees fresh ids).
+TEST_P(StoreTest, InsertModes) {
+  std::vector<SpendRecord> batch = {testing::MakeRecord("x", kT0, 10),
+                                    testing::MakeRecord("y", kT0 + 1, 20),
+                                    testing::MakeRecord("x", kT0, 40)};
+  auto n = store_->InsertBatch(batch, InsertMode::kMayRepeat);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(*store_->CountRecords(), 2);
+  EXPECT_EQ(store_->GetRecord("x")->cost_micros, 10);
+  auto sum = [&] {
+    auto t = store_->Aggregate({}, {});
+    EXPECT_TRUE(t.ok() && t->size() == 1u);
+    return t.ok() && !t->empty() ? (*t)[0].totals : SpendTotals{};
+  };
+  EXPECT_EQ(sum().requests, 2);
+  EXPECT_EQ(sum().cost_micros, 30);
+  // Stored already (same id and time), alone or among new ones, over and under 128 rows.
+  EXPECT_EQ(*store_->InsertBatch(batch, InsertMode::kMayRepeat), 0);
+  std::vector<SpendRecord> more;
+  for (int i = 0; i < 200; ++i) {
+    more.push_back(testing::MakeRecord("m" + std::to_string(i), kT0 + i, 1));
+    if (i % 50 == 0) more.push_back(batch[i % 2]);
+  }
+  EXPECT_EQ(*store_->InsertBatch(more, InsertMode::kMayRepeat), 200);
+  EXPECT_EQ(*store_->InsertBatch(more, InsertMode::kMayRepeat), 0);
+  EXPECT_EQ(*store_->CountRecords(), 202);
+  EXPECT_EQ(sum().requests, 202);
+  EXPECT_EQ(sum().cost_micros, 230);
+  auto daily = store_->db().QueryAll("SELECT SUM(requests), SUM(cost_micros) FROM spend_daily");
+  ASSERT_TRUE(daily.ok());
+  EXPECT_EQ((*daily)[0].Int(0), 202);
+  EXPECT_EQ((*daily)[0].Int(1), 230);
+  // kFresh: plain inserts, 128-row statements and single rows.
+  std::vector<SpendRecord> fresh;
+  for (int i = 0; i < 300; ++i)
+    fresh.push_back(testing::MakeRecord("f" + std::to_string(i), kT0, 2));
+  EXPECT_EQ(*store_->InsertBatch(fresh, InsertMode::kFresh), 300);
+  EXPECT_EQ(*store_->CountRecords(), 502);
+  EXPECT_EQ(sum().requests, 502);
+  EXPECT_EQ(sum().cost_micros, 830);
+  EXPECT_EQ(store_->GetRecord("f299")->cost_micros, 2);
 }
 
 // PostgreSQL refuses invalid UTF-8 and NUL in TEXT: one odd request id must not poison a batch.
@@ -284,6 +329,75 @@ TEST_P(StoreTest, DailyRollupMigrationBackfills) {
   EXPECT_EQ((*got)[0].totals.cost_micros, 100 + 105 + 130);
   auto rows = (*store)->db().QueryAll("SELECT COUNT(*) FROM spend_daily");
   EXPECT_EQ((*rows)[0].Int(0), 2);
+}
+
+// A version-2 ledger (request_id was the primary key) keeps every row, byte for byte, through
+// migration 3, which drops that key; the kFresh insert path works afterwards.
+TEST_P(StoreTest, DropKeyMigrationKeepsRows) {
+  store_.reset();
+  tdb_ = std::make_unique<testing::TestDatabase>(GetParam());
+  auto db = OpenDatabase(tdb_->url());
+  ASSERT_TRUE(db.ok());
+  const auto& all = LedgerMigrations();
+  ASSERT_TRUE(ApplyMigrations(**db, "ledger", {all[0], all[1]}).ok());
+  ASSERT_TRUE((*db)->ExecScript("INSERT INTO spend_tagsets (tags_json) VALUES ('{}')").ok());
+  for (int i = 0; i < 300; ++i) {
+    using std::string_view_literals::operator""sv;
+    const std::string id = "old" + std::to_string(i), key = "key-" + std::to_string(i % 3);
+    std::vector<Value> v = {id, kT0 + i * 1000, key, int64_t{1}, "chat"sv, "m"sv, "m-up"sv, "c1"sv};
+    for (int64_t k = 0; k < 9; ++k) v.emplace_back(i + k);  // usage
+    for (Value x : std::vector<Value>{"{}"sv, int64_t{i * 7}, int64_t{i % 2}, "USD"sv, int64_t{99},
+                                      int64_t{200}, int64_t{i % 5 == 0}, ""sv}) {
+      v.push_back(x);  // price, cost, saved, currency, latency, status, cache_hit, downgraded
+    }
+    std::string params;
+    for (size_t k = 1; k <= v.size(); ++k) params += (k > 1 ? ", $" : "$") + std::to_string(k);
+    auto ins = (*db)->Execute("INSERT INTO spend VALUES (" + params +
+                                  ") ON CONFLICT (request_id) DO NOTHING",  // the v2 key
+                              v);
+    ASSERT_TRUE(ins.ok()) << ins.status().ToString();
+  }
+  auto dump = [](Db& d) {
+    std::vector<std::vector<std::string>> rows;
+    auto got = d.QueryAll("SELECT * FROM spend ORDER BY request_id");
+    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    for (const Row& r : got.ok() ? *got : std::vector<Row>{}) {
+      rows.emplace_back();
+      for (size_t i = 0; i < r.size(); ++i) rows.back().push_back(r.Text(i));
+    }
+    return rows;
+  };
+  const auto before = dump(**db);
+  ASSERT_EQ(before.size(), 300u);
+  ASSERT_EQ(before[0].size(), 25u);
+
+  auto store = Store::FromDb(std::move(db).value());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(*SchemaVersion((*store)->db(), "ledger"), 3);
+  EXPECT_EQ(dump((*store)->db()), before);
+  auto index = (*store)->db().QueryAll(
+      (*store)->db().dialect() == Dialect::kPostgres
+          ? "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND "
+            "tablename = 'spend' AND indexname = 'spend_time'"
+          : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'spend_time' AND "
+            "tbl_name = 'spend'");
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)[0].Int(0), 1) << "the time index is back";
+  auto old = (*store)->GetRecord("old7");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->cost_micros, 49);
+  EXPECT_EQ(old->time_us, kT0 + 7000);
+
+  // New records go in as plain inserts; an old one offered as kMayRepeat is recognised.
+  std::vector<SpendRecord> fresh = {testing::MakeRecord("new1", kT0, 5),
+                                    testing::MakeRecord("new2", kT0 + 1, 6)};
+  EXPECT_EQ(*(*store)->InsertBatch(fresh, InsertMode::kFresh), 2);
+  SpendRecord again = *old;
+  EXPECT_EQ(*(*store)->InsertBatch(std::vector<SpendRecord>{again}, InsertMode::kMayRepeat), 0);
+  EXPECT_EQ(*(*store)->CountRecords(), 302);
+  // The key is gone: kFresh does not check (its caller guarantees fresh ids).
+  EXPECT_EQ(*(*store)->InsertBatch(std::vector<SpendRecord>{again}, InsertMode::kFresh), 1);
+  EXPECT_EQ(*(*store)->CountRecords(), 303);
 }
 
 TEST(DimensionTest, Parses) {

@@ -44,7 +44,7 @@ Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
     int64_t stored = 0;
     auto flush = [&]() -> Status {
       if (batch.empty()) return OkStatus();
-      BURSAR_ASSIGN_OR_RETURN(int64_t n, InsertOrQuarantine(batch));
+      BURSAR_ASSIGN_OR_RETURN(int64_t n, InsertOrQuarantine(batch, InsertMode::kMayRepeat));
       stored += n;
       batch.clear();
       return OkStatus();
@@ -116,8 +116,9 @@ LedgerWriter::Stats LedgerWriter::stats() const {
   return stats_;
 }
 
-StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(std::span<const SpendRecord> batch) {
-  StatusOr<int64_t> n = store_->InsertBatch(batch);
+StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(std::span<const SpendRecord> batch,
+                                                   InsertMode mode) {
+  StatusOr<int64_t> n = store_->InsertBatch(batch, mode);
   if (n.ok() || (n.status().code() != StatusCode::kInvalidArgument &&
                  n.status().code() != StatusCode::kAlreadyExists)) {
     return n;
@@ -125,14 +126,14 @@ StatusOr<int64_t> LedgerWriter::InsertOrQuarantine(std::span<const SpendRecord> 
   // The store refuses some record for good: store the others one by one, set that one aside.
   int64_t stored = 0;
   for (const SpendRecord& r : batch) {
-    StatusOr<int64_t> one = store_->InsertBatch(std::span<const SpendRecord>(&r, 1));
+    StatusOr<int64_t> one = store_->InsertBatch(std::span<const SpendRecord>(&r, 1), mode);
     if (one.ok()) {
       stored += *one;
       continue;
     }
     if (one.status().code() != StatusCode::kInvalidArgument &&
         one.status().code() != StatusCode::kAlreadyExists) {
-      return one.status();  // retried later; what was stored stays (inserts are idempotent)
+      return one.status();  // retried later as kMayRepeat: what was stored stays
     }
     BURSAR_RETURN_IF_ERROR(Quarantine(r, one.status()));
   }
@@ -159,8 +160,8 @@ Status LedgerWriter::Quarantine(const SpendRecord& record, const Status& why) {
   return OkStatus();
 }
 
-Status LedgerWriter::StoreBatch(std::span<const SpendRecord> batch) {
-  StatusOr<int64_t> n = InsertOrQuarantine(batch);
+Status LedgerWriter::StoreBatch(std::span<const SpendRecord> batch, InsertMode mode) {
+  StatusOr<int64_t> n = InsertOrQuarantine(batch, mode);
   std::lock_guard<std::mutex> lock(mu_);
   if (!n.ok()) {
     ++stats_.store_errors;
@@ -176,6 +177,8 @@ void LedgerWriter::Run() {
   Queue taken;
   for (;;) {
     int64_t overflow = 0;
+    size_t maybe_stored = 0;      // taken's first records, from a failed batch, may be stored
+    uint64_t replayed_below = 0;  // taken's records of segments <= this were replayed
     {
       std::unique_lock<std::mutex> lock(mu_);
       writer_idle_ = true;
@@ -192,6 +195,9 @@ void LedgerWriter::Run() {
       taken.clear();
       taken.swap(queue_);  // O(1) under the lock; appenders go on filling the empty one
       overflow = overflow_count_;
+      maybe_stored = requeued_maybe_stored_;
+      requeued_maybe_stored_ = 0;
+      replayed_below = replayed_below_;
     }
 
     // Store what was taken, batch_max records per transaction.
@@ -199,7 +205,16 @@ void LedgerWriter::Run() {
     bool failed = false;
     while (done < taken.size()) {
       const size_t n = std::min(taken.size() - done, options_.batch_max);
-      if (!StoreBatch(std::span<const SpendRecord>(taken.records).subspan(done, n)).ok()) {
+      const bool may_repeat =
+          done < maybe_stored ||
+          std::any_of(taken.segments.begin() + done, taken.segments.begin() + done + n,
+                      [&](uint64_t seg) { return seg <= replayed_below; });
+      if (!StoreBatch(std::span<const SpendRecord>(taken.records).subspan(done, n),
+                      may_repeat ? InsertMode::kMayRepeat : InsertMode::kFresh)
+               .ok()) {
+        // A failed transaction may still have committed (a lost reply from PostgreSQL), and
+        // InsertOrQuarantine commits record by record: the retry must not store them twice.
+        maybe_stored = std::max(maybe_stored, done + n);
         failed = true;
         break;
       }
@@ -217,6 +232,7 @@ void LedgerWriter::Run() {
                             std::make_move_iterator(taken.records.end()));
       queue_.segments.insert(queue_.segments.begin(), taken.segments.begin() + done,
                              taken.segments.end());
+      requeued_maybe_stored_ = maybe_stored - done;
       if (stopping_ && give_up_) break;
       done_cv_.notify_all();
       work_cv_.wait_for(lock, backoff, [&] { return stopping_ && give_up_; });
@@ -266,8 +282,8 @@ Status LedgerWriter::CatchUpFromLog() {
     segment_total_.erase(seg);
     segment_stored_.erase(seg);
   }
-  // Queued records of these segments are stored again later as no-ops; their counts must not
-  // keep the deleted segments alive (MaybeCheckpoint drops them).
+  // Queued records of these segments are stored again later as kMayRepeat no-ops; their counts
+  // must not keep the deleted segments alive (MaybeCheckpoint drops them).
   replayed_below_ = std::max(replayed_below_, closed.segment);
   return OkStatus();
 }

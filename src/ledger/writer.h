@@ -1,8 +1,10 @@
 // LedgerWriter: how the gateway records spend. Append makes a record durable in the spend log
 // (ledger/spend_log.h) and queues it; a background thread moves queued records into the store
-// (ledger/store.h) in batches, one transaction per batch, with INSERT ... ON CONFLICT DO NOTHING
-// so a replay never duplicates. Segments of the log are deleted once every record in them is in
-// the store.
+// (ledger/store.h) in batches, one transaction per batch. Queued records go in as
+// InsertMode::kFresh (plain INSERTs); records that may be stored already (log replay, queued
+// records of a segment already replayed, a batch retried after a failure) go in as kMayRepeat,
+// which skips them, so nothing is stored twice.
+// Segments of the log are deleted once every record in them is in the store.
 //
 // Open replays whatever an earlier process left in the log (after kill -9, a crash or a store
 // outage) into the store before it returns, so a record acknowledged by Append is in the store
@@ -95,8 +97,8 @@ class LedgerWriter {
   explicit LedgerWriter(Options options);
   Status ReplaySegments(const std::vector<uint64_t>& segments);
   void Run();
-  Status StoreBatch(std::span<const SpendRecord> batch);
-  StatusOr<int64_t> InsertOrQuarantine(std::span<const SpendRecord> batch);
+  Status StoreBatch(std::span<const SpendRecord> batch, InsertMode mode);
+  StatusOr<int64_t> InsertOrQuarantine(std::span<const SpendRecord> batch, InsertMode mode);
   Status Quarantine(const SpendRecord& record, const Status& why);
   void MaybeCheckpoint();
   Status CatchUpFromLog();
@@ -139,6 +141,7 @@ class LedgerWriter {
   std::map<uint64_t, int64_t> segment_stored_;  // segment -> records stored from the queue
   std::map<uint64_t, int64_t> segment_total_;   // closed segment -> records it holds
   uint64_t replayed_below_ = 0;                 // segments <= this were replayed whole and deleted
+  size_t requeued_maybe_stored_ = 0;  // this many of queue_'s first records: from a failed batch
   Stats stats_;
   std::thread thread_;
 };

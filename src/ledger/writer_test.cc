@@ -124,9 +124,11 @@ TEST_P(WriterTest, OpenReplaysTheLogWithoutDuplicates) {
   }
   std::filesystem::create_directories(log_dir_);
   {
+    // a and b as the log holds them (same id and time), c and d not stored yet.
     std::ofstream out(log_dir_ + "/spend-00000000000000000003.log", std::ios::binary);
     for (const char* id : {"a", "b", "c", "d"}) {
-      out << SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord(id, kT0 + 2, 11)));
+      int64_t t = kT0 + std::min<int64_t>(id[0] - 'a', 2);
+      out << SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord(id, t, 11)));
     }
     std::string torn = SpendLog::Frame(EncodeSpendRecord(testing::MakeRecord("e", kT0, 1)));
     out << torn.substr(0, torn.size() / 2);
@@ -256,6 +258,108 @@ TEST_P(WriterTest, SurvivesKill9) {
   EXPECT_GE(count, static_cast<int64_t>(acked.size()));
   EXPECT_EQ(RollupRequests(*store), count);
   EXPECT_EQ((*store->Aggregate({}, {}))[0].totals.cost_micros, count);
+}
+
+// A segment whose records are all stored already (the writer stored them, then died before
+// deleting it) is replayed as a no-op: nothing inserted, rollups unchanged.
+TEST_P(WriterTest, ReplayOfStoredSegmentInsertsNothing) {
+  std::vector<SpendRecord> records;
+  for (int i = 0; i < 300; ++i) {
+    SpendRecord r =
+        testing::MakeRecord("s" + std::to_string(i), kT0 + int64_t{i} * 60'000'000, 3 + i % 7);
+    r.key_name = i % 2 ? "key-a" : "key-b";
+    records.push_back(r);
+  }
+  auto rollups = [](Store& store) {
+    std::vector<std::vector<std::string>> rows;
+    for (const char* sql :
+         {"SELECT * FROM spend_hourly ORDER BY 1, 2", "SELECT * FROM spend_daily ORDER BY 1, 2"}) {
+      auto got = store.db().QueryAll(sql);
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+      for (const Row& r : got.ok() ? *got : std::vector<Row>{}) {
+        rows.emplace_back();
+        for (size_t i = 0; i < r.size(); ++i) rows.back().push_back(r.Text(i));
+      }
+    }
+    return rows;
+  };
+  std::vector<std::vector<std::string>> before;
+  {
+    auto store = OpenStore();
+    ASSERT_EQ(*store->InsertBatch(records, InsertMode::kFresh), 300);
+    before = rollups(*store);
+    ASSERT_FALSE(before.empty());
+  }
+  std::filesystem::create_directories(log_dir_);
+  {
+    std::ofstream out(log_dir_ + "/spend-00000000000000000002.log", std::ios::binary);
+    for (const SpendRecord& r : records) out << SpendLog::Frame(EncodeSpendRecord(r));
+    out << SpendLog::Frame(EncodeSpendRecord(records[5]));  // and one line twice
+  }
+  {
+    auto w = LedgerWriter::Open(Opts());
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    EXPECT_EQ((*w)->stats().replayed, 301);
+    EXPECT_EQ((*w)->stats().stored, 0);
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  auto store = OpenStore();
+  EXPECT_EQ(*store->CountRecords(), 300);
+  EXPECT_EQ(rollups(*store), before);
+}
+
+// A batch that fails after part of it was committed (here: record by record around a refused
+// record, then a transient error) is retried without storing that part twice.
+TEST_P(WriterTest, RetriedBatchDoesNotDuplicate) {
+  {
+    auto store = OpenStore();
+    Status s = store->db().dialect() == Dialect::kPostgres
+                   ? store->db().ExecScript(
+                         "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
+                         "ALTER TABLE spend ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
+                         "'poison%'); "
+                         "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                         "IF NEW.request_id LIKE 'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) "
+                         "THEN RAISE EXCEPTION 'flaky store' USING ERRCODE = '40001'; END IF; "
+                         "RETURN NEW; END $$; "
+                         "CREATE TRIGGER flaky BEFORE INSERT ON spend FOR EACH ROW EXECUTE "
+                         "FUNCTION flaky()")
+                   : store->db().ExecScript(
+                         "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
+                         "CREATE TRIGGER no_poison BEFORE INSERT ON spend WHEN NEW.request_id "
+                         "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END; "
+                         // json() of a non-JSON text: a runtime error that is no data error
+                         "CREATE TRIGGER flaky BEFORE INSERT ON spend WHEN NEW.request_id LIKE "
+                         "'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) BEGIN SELECT "
+                         "json(NEW.request_id); END");
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  auto opts = Opts();
+  opts.batch_max = 3;
+  opts.linger = std::chrono::milliseconds(10'000);  // the three records make one batch
+  auto w = LedgerWriter::Open(opts);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  for (const char* id : {"a", "poison", "flaky"}) {
+    ASSERT_TRUE((*w)->Append(testing::MakeRecord(id, kT0, 1)).ok());
+  }
+  EXPECT_FALSE((*w)->Flush().ok());
+  auto store = OpenStore();
+  auto count_a = [&] {
+    auto rows = store->db().QueryAll("SELECT COUNT(*) FROM spend WHERE request_id = 'a'");
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() ? (*rows)[0].Int(0) : -1;
+  };
+  ASSERT_EQ(count_a(), 1) << "the failed batch committed a before failing";
+  ASSERT_TRUE(store->db().ExecScript("DELETE FROM fail_flag").ok());
+  Status flushed = (*w)->Flush();
+  for (int i = 0; i < 50 && !flushed.ok(); ++i) flushed = (*w)->Flush();
+  ASSERT_TRUE(flushed.ok()) << flushed.ToString();
+  EXPECT_GE((*w)->stats().store_errors, 1);
+  EXPECT_GE((*w)->stats().quarantined, 1);
+  ASSERT_TRUE((*w)->Close().ok());
+  EXPECT_EQ(count_a(), 1);
+  EXPECT_EQ(*store->CountRecords(), 2);  // a, flaky
+  EXPECT_EQ(RollupRequests(*store), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WriterTest, ::testing::Values("sqlite", "postgres"),
