@@ -187,30 +187,44 @@ std::string EncodeSpendRecord(const SpendRecord& r) {
   AppendField(&out, "{\"request_id\":", r.request_id);
   AppendField(&out, ",\"time_us\":", r.time_us);
   out.append(last.json);
-  // The numbers, written into one stack buffer and appended once (at most 15 x (key + 20 digits)).
+  // The numbers, written into one stack buffer and appended once (at most 14 x (key + 20 digits)).
+  // A field at its default (0, false, "") is left out: the decoder reads a missing field as its
+  // default, and the line is about a third shorter (fewer pages of the spend log per request).
   char nums[768];
   char* p = nums;
   auto put = [&p, &nums](std::string_view key, int64_t v) {
     std::memcpy(p, key.data(), key.size());
     p = std::to_chars(p + key.size(), nums + sizeof nums, v).ptr;
   };
+  auto put_nonzero = [&put](std::string_view key, int64_t v) {
+    if (v != 0) put(key, v);
+  };
   const Usage& u = r.usage;
-  put(",\"usage\":{\"prompt_tokens\":", u.prompt_tokens);
-  put(",\"cached_tokens\":", u.cached_tokens);
-  put(",\"completion_tokens\":", u.completion_tokens);
-  put(",\"reasoning_tokens\":", u.reasoning_tokens);
-  put(",\"image_tokens\":", u.image_tokens);
-  put(",\"images\":", u.images);
-  put(",\"audio_input_tokens\":", u.audio_input_tokens);
-  put(",\"audio_output_tokens\":", u.audio_output_tokens);
-  put(",\"audio_millis\":", u.audio_millis);
-  put("},\"cost_micros\":", r.cost_micros);
-  put(",\"saved_micros\":", r.saved_micros);
+  constexpr std::string_view kUsage = ",\"usage\":{";
+  std::memcpy(p, kUsage.data(), kUsage.size());
+  p += kUsage.size();
+  char* const first = p;  // the first usage field has no leading comma
+  put_nonzero(",\"prompt_tokens\":", u.prompt_tokens);
+  put_nonzero(",\"cached_tokens\":", u.cached_tokens);
+  put_nonzero(",\"completion_tokens\":", u.completion_tokens);
+  put_nonzero(",\"reasoning_tokens\":", u.reasoning_tokens);
+  put_nonzero(",\"image_tokens\":", u.image_tokens);
+  put_nonzero(",\"images\":", u.images);
+  put_nonzero(",\"audio_input_tokens\":", u.audio_input_tokens);
+  put_nonzero(",\"audio_output_tokens\":", u.audio_output_tokens);
+  put_nonzero(",\"audio_millis\":", u.audio_millis);
+  if (p != first) {
+    std::memmove(first, first + 1, static_cast<size_t>(p - first - 1));
+    --p;
+  }
+  *p++ = '}';
+  put(",\"cost_micros\":", r.cost_micros);
+  put_nonzero(",\"saved_micros\":", r.saved_micros);
   put(",\"latency_us\":", r.latency_us);
   put(",\"status\":", static_cast<int64_t>(r.status));
   out.append(nums, p);
-  out.append(r.cache_hit ? ",\"cache_hit\":true" : ",\"cache_hit\":false");
-  AppendField(&out, ",\"downgraded_from\":", r.downgraded_from);
+  if (r.cache_hit) out.append(",\"cache_hit\":true");
+  if (!r.downgraded_from.empty()) AppendField(&out, ",\"downgraded_from\":", r.downgraded_from);
   out.push_back('}');
   return out;
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include "ledger/ledger_test_util.h"
 
@@ -25,13 +27,9 @@ TEST(SpendRecordTest, RoundTripsEveryField) {
   EXPECT_EQ(*back, r);
 }
 
-TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
-  // The line is written by hand for speed; nlohmann::ordered_json is the reference.
-  SpendRecord r = testing::MakeRecord("req-\u00e9\t1", -7, 123);
-  r.tags = {{"team", "a\"b"}, {"app", "caf\xc3\xa9"}};
-  r.usage = Usage{10, 2, 30, 4, 5, 6, 7, 8, 9};
-  r.cache_hit = true;
-  r.price = R"({"input_cost_per_token":150000})";
+// nlohmann::ordered_json is the reference for the hand-written line: the fields in the line's
+// order, numbers and flags at their default (0, false, "") left out.
+std::string ReferenceLine(const SpendRecord& r) {
   nlohmann::ordered_json j;
   j["request_id"] = r.request_id;
   j["time_us"] = r.time_us;
@@ -45,22 +43,48 @@ TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
   j["price"] = r.price;
   j["currency"] = r.currency;
   const Usage& u = r.usage;
-  j["usage"] = {{"prompt_tokens", u.prompt_tokens},
-                {"cached_tokens", u.cached_tokens},
-                {"completion_tokens", u.completion_tokens},
-                {"reasoning_tokens", u.reasoning_tokens},
-                {"image_tokens", u.image_tokens},
-                {"images", u.images},
-                {"audio_input_tokens", u.audio_input_tokens},
-                {"audio_output_tokens", u.audio_output_tokens},
-                {"audio_millis", u.audio_millis}};
+  j["usage"] = nlohmann::ordered_json::object();
+  for (const auto& [name, v] :
+       std::vector<std::pair<std::string, int64_t>>{{"prompt_tokens", u.prompt_tokens},
+                                                    {"cached_tokens", u.cached_tokens},
+                                                    {"completion_tokens", u.completion_tokens},
+                                                    {"reasoning_tokens", u.reasoning_tokens},
+                                                    {"image_tokens", u.image_tokens},
+                                                    {"images", u.images},
+                                                    {"audio_input_tokens", u.audio_input_tokens},
+                                                    {"audio_output_tokens", u.audio_output_tokens},
+                                                    {"audio_millis", u.audio_millis}}) {
+    if (v != 0) j["usage"][name] = v;
+  }
   j["cost_micros"] = r.cost_micros;
-  j["saved_micros"] = r.saved_micros;
+  if (r.saved_micros != 0) j["saved_micros"] = r.saved_micros;
   j["latency_us"] = r.latency_us;
   j["status"] = r.status;
-  j["cache_hit"] = r.cache_hit;
-  j["downgraded_from"] = r.downgraded_from;
-  EXPECT_EQ(EncodeSpendRecord(r), j.dump());
+  if (r.cache_hit) j["cache_hit"] = true;
+  if (!r.downgraded_from.empty()) j["downgraded_from"] = r.downgraded_from;
+  return j.dump();
+}
+
+TEST(SpendRecordTest, EncodingIsTheJsonNlohmannWouldWrite) {
+  SpendRecord r = testing::MakeRecord("req-\u00e9\t1", -7, 123);
+  r.tags = {{"team", "a\"b"}, {"app", "caf\xc3\xa9"}};
+  r.usage = Usage{10, 2, 30, 4, 5, 6, 7, 8, 9};
+  r.saved_micros = -3;
+  r.cache_hit = true;
+  r.downgraded_from = "chat-premium";
+  r.price = R"({"input_cost_per_token":150000})";
+  EXPECT_EQ(EncodeSpendRecord(r), ReferenceLine(r));
+  // Defaults left out, in the usage object too (none, the first, the last, one in between).
+  for (Usage u : {Usage{}, Usage{19, 0, 0, 0, 0, 0, 0, 0, 0}, Usage{0, 0, 0, 0, 0, 0, 0, 0, 5},
+                  Usage{0, 0, 9, 0, 0, 0, 0, 0, 0}, Usage{19, 0, 9, 0, 0, 0, 0, 0, 0}}) {
+    SpendRecord z = testing::MakeRecord("req-z", 5, 0);
+    z.usage = u;
+    const std::string line = EncodeSpendRecord(z);
+    EXPECT_EQ(line, ReferenceLine(z));
+    StatusOr<SpendRecord> back = DecodeSpendRecord(line);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, z);
+  }
 }
 
 TEST(SpendRecordTest, ConsecutiveRecordsReuseOnlyWhatRepeats) {
