@@ -268,7 +268,7 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
     }
     if (n > 0) co_return true;
     if (conn_->body_done) co_return false;
-    conn_->deadline.Arm(streaming_deadline_ ? Clock::now() + timeout_ : deadline_);
+    conn_->deadline.Arm(streaming_deadline_ ? OpDeadline::CoarseNow() + timeout_ : deadline_);
     boost::system::error_code ec;
     co_await conn_->Fill(ec);
     conn_->deadline.Disarm();
@@ -380,7 +380,7 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamConnection>>> UpstreamClient::Connect
 Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     const UpstreamRequest& request, bool streaming) {
   const UpstreamTarget& target = *request.target;
-  auto deadline = Clock::now() + request.timeout;
+  auto deadline = OpDeadline::CoarseNow() + request.timeout;
   std::string head;
   head.reserve(256 + request.api_key.size());
   head += request.method;
@@ -427,7 +427,7 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     ResponseHead head;
     std::string error;
     if (!ec) {
-      if (streaming) conn->deadline.Arm(Clock::now() + request.timeout);
+      if (streaming) conn->deadline.Arm(OpDeadline::CoarseNow() + request.timeout);
       co_await conn->ReadHead(head, ec, error);
     }
     conn->deadline.Disarm();
