@@ -291,6 +291,26 @@ TEST(RewriteTest, EnsuresIncludeUsage) {
   EXPECT_FALSE(RewriteRequestBody("[]", "b", true).ok());
 }
 
+// The scanner skips string text 8 bytes at a time: an escape at any offset of a long string
+// before "model" must not lose its place (both paths give the same bytes).
+TEST(RewriteTest, EscapesAtEveryOffsetBeforeTheModel) {
+  for (std::string esc : {R"(\")", R"(\\)", R"(\n)", R"(\u0041)", R"(\\\")", "\xc3\xa9"}) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text(24, 'x');
+      text.insert(at, esc);
+      const std::string in =
+          R"({"messages":[{"role":"user","content":")" + text + R"("}],"model":"a"})";
+      const std::string want =
+          R"({"messages":[{"role":"user","content":")" + text + R"("}],"model":"b"})";
+      for (bool validated : {false, true}) {
+        auto out = RewriteRequestBody(in, "b", false, validated);
+        ASSERT_TRUE(out.ok()) << in << " " << out.status().ToString();
+        EXPECT_EQ(*out, want) << in << " validated=" << validated;
+      }
+    }
+  }
+}
+
 // Escaped keys ("mod\u0065l" is "model") are read unescaped on both paths.
 TEST(RewriteTest, EscapedKeysAreUnescapedOnTheValidatedPathToo) {
   const char* in = R"({"mod\u0065l":"a","stream_\u006fptions":{"include\u005fusage":false}})";
