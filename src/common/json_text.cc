@@ -1,5 +1,6 @@
 #include "common/json_text.h"
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -25,25 +26,33 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 
 namespace {
 
-// Whether any of the 8 bytes in `w` is below 0x20, '"', '\\' or 0x80 and above (the bytes the
-// loop below must look at one by one). Exact as a whole (per-byte borrows do not matter).
-bool AnySpecial(uint64_t w) {
+// The high bit of each byte of `w` that is below 0x20, '"', '\\' or 0x80 and above (the bytes
+// the loop below must look at one by one). No bit is set below the first such byte (a borrow
+// only runs upwards), so the lowest set bit finds it.
+uint64_t SpecialMask(uint64_t w) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
   const uint64_t below_space = w - kOnes * 0x20;  // a byte below 0x20 borrows into its top bit
-  return ((below_space | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | w) &
-          kHigh) != 0;
+  return (below_space | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | w) &
+         kHigh;
 }
 
 }  // namespace
 
 void AppendJsonEscaped(std::string* out, std::string_view s) {
+  static_assert(std::endian::native == std::endian::little);
   static constexpr char kHex[] = "0123456789abcdef";
   size_t plain = 0;  // start of the run of bytes that need no escaping
   for (size_t i = 0; i < s.size();) {
-    for (uint64_t w; i + 8 <= s.size(); i += 8) {  // plain ASCII, 8 bytes at a time
-      std::memcpy(&w, s.data() + i, 8);
-      if (AnySpecial(w)) break;
+    while (i + 8 <= s.size()) {  // plain ASCII, 8 bytes at a time, up to the first special byte
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);  // little-endian: the first byte is the lowest
+      const uint64_t m = SpecialMask(w);
+      if (m != 0) {
+        i += static_cast<size_t>(__builtin_ctzll(m)) / 8;
+        break;
+      }
+      i += 8;
     }
     if (i == s.size()) break;
     const auto u = static_cast<uint8_t>(s[i]);
