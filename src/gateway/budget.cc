@@ -173,7 +173,7 @@ AdmitDecision BudgetTracker::Admit(const BudgetRequest& request, Micros estimate
   estimate = std::max<Micros>(0, estimate);
   const auto t = table();
   if (!t) return d;
-  std::vector<const Table::Entry*> scope;
+  boost::container::small_vector<const Table::Entry*, 4> scope;
   for (const auto& e : t->entries) {
     if (InScope(e.config.scope, request)) scope.push_back(&e);
   }
@@ -181,7 +181,7 @@ AdmitDecision BudgetTracker::Admit(const BudgetRequest& request, Micros estimate
   std::sort(scope.begin(), scope.end(), [](const Table::Entry* a, const Table::Entry* b) {
     return a->state.get() < b->state.get();
   });
-  std::vector<std::unique_lock<std::mutex>> locks;
+  boost::container::small_vector<std::unique_lock<std::mutex>, 4> locks;
   locks.reserve(scope.size());
   for (const auto* e : scope) locks.emplace_back(e->state->mu);
 

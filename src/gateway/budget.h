@@ -40,6 +40,7 @@
 // Errors: InvalidArgument from Create/Reconfigure when a time zone cannot be loaded.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -95,7 +96,7 @@ class Reservation {
     std::shared_ptr<BudgetState> state;
     int64_t period_start = 0;  // UTC seconds of the period the amount was reserved in
   };
-  std::vector<Hold> holds_;
+  boost::container::small_vector<Hold, 2> holds_;  // inline for up to two budgets in scope
   Micros amount_ = 0;
 };
 

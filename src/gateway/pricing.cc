@@ -23,7 +23,6 @@ Micros Cost::ComponentMicros(std::string_view name) const {
 Cost ComputeCost(const Usage& u, const config::ModelPricing& p, bool describe) {
   Cost cost;
   auto pick = [](Picos specific, Picos fallback) { return specific != 0 ? specific : fallback; };
-  cost.components.reserve(4);
   // `unit` "" means a per-token price, shown per million tokens.
   auto add = [&cost, describe](std::string_view name, std::string_view label, int64_t units,
                                Picos price, __int128 picos, std::string_view unit) {

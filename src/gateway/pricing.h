@@ -17,6 +17,7 @@
 // Threads: pure functions. No errors.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,9 +38,10 @@ struct CostComponent {
 };
 
 struct Cost {
-  Micros total = 0;                       // PicosToMicros(sum of components' picos)
-  __int128 total_picos = 0;               // exact
-  std::vector<CostComponent> components;  // only those with units > 0, in the order above
+  Micros total = 0;          // PicosToMicros(sum of components' picos)
+  __int128 total_picos = 0;  // exact
+  // Only those with units > 0, in the order above; inline (no allocation) for up to 8.
+  boost::container::small_vector<CostComponent, 8> components;
   // Compact description of the prices applied, e.g.
   // "in=2.5/M cached=1.25/M out=10/M img=0.01/image audio_in=0.0001/s" (currency units; /M is
   // per million tokens). Only components with units > 0 appear.

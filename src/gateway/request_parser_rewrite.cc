@@ -1,6 +1,7 @@
 // RewriteRequestBody: validate with simdjson, find byte spans with a small scanner.
 #include <algorithm>
 #include <bit>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -79,6 +80,10 @@ size_t SkipValue(std::string_view s, size_t i) {
   return i;
 }
 
+struct Member;
+// A JSON object's members, inline (no allocation) for up to 16.
+using Members = boost::container::small_vector<Member, 16>;
+
 struct Member {
   size_t key_begin;  // the key's text between its quotes (raw, escapes not undone)
   size_t key_end;
@@ -87,8 +92,8 @@ struct Member {
 };
 
 // i at '{'; returns the members in document order and sets *end after the closing '}'.
-std::vector<Member> ScanObject(std::string_view s, size_t i, size_t* end) {
-  std::vector<Member> out;
+Members ScanObject(std::string_view s, size_t i, size_t* end) {
+  Members out;
   i = SkipWs(s, i + 1);
   while (i < s.size() && s[i] != '}') {
     const size_t key_begin = i + 1;
@@ -133,8 +138,7 @@ struct Rewriter {
   }
   // stream_options's value: null, or an object whose members and keys are given.
   template <typename KeyAt>
-  void StreamOptions(const Member& m, bool is_null, const std::vector<Member>& so_members,
-                     KeyAt key_at) {
+  void StreamOptions(const Member& m, bool is_null, const Members& so_members, KeyAt key_at) {
     have_stream_options = true;
     if (is_null) {
       edits.push_back({m.value_begin, m.value_end - m.value_begin, "{\"include_usage\":true}"});
@@ -154,7 +158,7 @@ struct Rewriter {
                        so_members.empty() ? "\"include_usage\":true" : "\"include_usage\":true,"});
     }
   }
-  StatusOr<std::string> Finish(const std::vector<Member>& members, size_t top_end) {
+  StatusOr<std::string> Finish(const Members& members, size_t top_end) {
     if (!have_model) return InvalidArgumentError("model: required field is missing");
     if (ensure_include_usage && !have_stream_options) {
       edits.push_back({top_end - 1, 0,
@@ -188,7 +192,7 @@ std::optional<StatusOr<std::string>> RewriteValidated(std::string_view body,
   const size_t open = SkipWs(body, 0);
   if (open >= body.size() || body[open] != '{') return std::nullopt;
   size_t top_end = 0;
-  const std::vector<Member> members = ScanObject(body, open, &top_end);
+  const Members members = ScanObject(body, open, &top_end);
   Rewriter w{body, upstream_model, ensure_include_usage, {}};
   for (const Member& m : members) {
     if (RawKey(body, m).find('\\') != std::string_view::npos) return std::nullopt;
@@ -202,7 +206,7 @@ std::optional<StatusOr<std::string>> RewriteValidated(std::string_view body,
       if (first != '{' && body.substr(m.value_begin, m.value_end - m.value_begin) != "null") {
         return StatusOr<std::string>(InvalidArgumentError("stream_options: expected an object"));
       }
-      std::vector<Member> so_members;
+      Members so_members;
       if (first == '{') {
         size_t so_end = 0;
         so_members = ScanObject(body, m.value_begin, &so_end);
@@ -246,7 +250,7 @@ StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view
     return InvalidArgumentError("body: expected a JSON object starting with '{'");
   }
   size_t top_end = 0;
-  const std::vector<Member> members = ScanObject(body, open, &top_end);
+  const Members members = ScanObject(body, open, &top_end);
   if (members.size() != obj.size()) return InternalError("body: scanner and parser disagree");
   Rewriter w{body, upstream_model, ensure_include_usage, {}};
   size_t k = 0;
@@ -264,7 +268,7 @@ StatusOr<std::string> RewriteRequestBody(std::string_view body, std::string_view
         return InvalidArgumentError("stream_options: expected an object");
       }
       size_t so_end = 0;
-      const std::vector<Member> so_members = ScanObject(body, m.value_begin, &so_end);
+      const Members so_members = ScanObject(body, m.value_begin, &so_end);
       if (so_members.size() != so.size()) {
         return InternalError("stream_options: scanner and parser disagree");
       }
