@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -124,8 +125,80 @@ std::string DropSpendKeySql(bool pg) {
          "CREATE INDEX spend_time ON spend (time_us);\n";
 }
 
-// A multi-row insert of `rows` records.
-constexpr int kSpendParams = 25;
+// The per-configuration columns of a spend record, kept once per combination in spend_dims.
+constexpr const char* kDimsColumns[] = {"key_name", "tagset_id",      "route",
+                                        "model",    "upstream_model", "commit_rev",
+                                        "price",    "currency",       "downgraded_from"};
+
+// "a, b, ..." of `cols`.
+template <size_t N>
+std::string ColumnList(const char* const (&cols)[N]) {
+  std::string out;
+  for (const char* c : cols) out += std::string(out.empty() ? "" : ", ") + c;
+  return out;
+}
+
+// spend_rows' columns after dims_id, in table order.
+std::string RowValueColumns(const std::string& prefix = "") {
+  std::string cols;
+  for (const char* c : kUsageColumns) cols += ", " + prefix + c;
+  for (const char* c : {"cost_micros", "saved_micros", "latency_us", "status", "cache_hit"}) {
+    cols += ", " + prefix + c;
+  }
+  return cols;
+}
+
+// Migration 4: spend becomes a view over spend_rows (the per-request columns and dims_id) joined
+// to spend_dims (each combination of per-configuration columns once), so that a row carries no
+// repeated text. The rows move over (rowids kept on SQLite); the time index moves with them.
+std::string CompactSpendSql(bool pg) {
+  const std::string dims = ColumnList(kDimsColumns);
+  std::string sql = std::string("CREATE TABLE spend_dims (\n  id ") +
+                    (pg ? "BIGSERIAL" : "INTEGER") + " PRIMARY KEY,\n";
+  for (const char* c : kDimsColumns) {
+    sql += std::string("  ") + c + (std::string_view(c) == "tagset_id" ? " BIGINT" : " TEXT") +
+           " NOT NULL,\n";
+  }
+  sql += "  UNIQUE (" + dims + ")\n);\n";
+  sql +=
+      "CREATE TABLE spend_rows (\n  request_id TEXT NOT NULL,\n  time_us BIGINT NOT NULL,\n"
+      "  dims_id BIGINT NOT NULL,\n";
+  for (const char* c : kUsageColumns) sql += std::string("  ") + c + " BIGINT NOT NULL,\n";
+  sql +=
+      "  cost_micros BIGINT NOT NULL,\n"
+      "  saved_micros BIGINT NOT NULL,\n"
+      "  latency_us BIGINT NOT NULL,\n"
+      "  status INTEGER NOT NULL,\n"
+      "  cache_hit INTEGER NOT NULL\n"
+      ");\n";
+  sql += "INSERT INTO spend_dims (" + dims + ") SELECT DISTINCT " + dims + " FROM spend;\n";
+  std::string match;
+  for (const char* c : kDimsColumns) {
+    match += std::string(match.empty() ? "" : " AND ") + "d." + c + " = s." + c;
+  }
+  sql += std::string("INSERT INTO spend_rows (") + (pg ? "" : "rowid, ") +
+         "request_id, time_us, dims_id" + RowValueColumns() + ") SELECT " +
+         (pg ? "" : "s.rowid, ") + "s.request_id, s.time_us, d.id" + RowValueColumns("s.") +
+         " FROM spend s JOIN spend_dims d ON " + match + ";\n";
+  sql += "DROP TABLE spend;\nCREATE INDEX spend_time ON spend_rows (time_us);\n";
+  // The old column names and order, so that readers do not change.
+  std::string view =
+      "r.request_id, r.time_us, d.key_name, d.tagset_id, d.route, d.model, d.upstream_model, "
+      "d.commit_rev";
+  for (const char* c : kUsageColumns) view += std::string(", r.") + c;
+  view +=
+      ", d.price, r.cost_micros, r.saved_micros, d.currency, r.latency_us, r.status, r.cache_hit, "
+      "d.downgraded_from";
+  // SQLite: CROSS JOIN keeps spend_rows the outer loop (through spend_time, or a scan) and finds
+  // each row's dims by id; driven from spend_dims (say by key_name IN (...)) it would scan the
+  // time range once per matching dims row.
+  sql += "CREATE VIEW spend (" + SpendColumns() + ") AS SELECT " + view + " FROM spend_rows r " +
+         (pg ? "JOIN" : "CROSS JOIN") + " spend_dims d ON d.id = r.dims_id;\n";
+  return sql;
+}
+
+// A multi-row insert of `rows` records into spend_rows.
+constexpr int kSpendParams = 17;
 constexpr size_t kRowsPerInsert = 128;
 
 std::string InsertSpendSql(size_t rows) {
@@ -136,7 +209,27 @@ std::string InsertSpendSql(size_t rows) {
     for (int i = 0; i < kSpendParams; ++i) values += (i ? ", $" : "$") + std::to_string(++n);
     values += ")";
   }
-  return "INSERT INTO spend (" + SpendColumns() + ") VALUES " + values;
+  return "INSERT INTO spend_rows (request_id, time_us, dims_id" + RowValueColumns() + ") VALUES " +
+         values;
+}
+
+// The cache key of a record's dims: its per-configuration texts, length-prefixed, and tag set.
+std::string DimsKey(const SpendRecord& r, int64_t tagset) {
+  std::string key = std::to_string(tagset);
+  for (const std::string* s : {&r.key_name, &r.route, &r.model, &r.upstream_model, &r.commit,
+                               &r.price, &r.currency, &r.downgraded_from}) {
+    key += ';';
+    key += std::to_string(s->size());
+    key += ':';
+    key += *s;
+  }
+  return key;
+}
+
+bool SameDims(const SpendRecord& a, const SpendRecord& b) {
+  return a.key_name == b.key_name && a.route == b.route && a.model == b.model &&
+         a.upstream_model == b.upstream_model && a.commit == b.commit && a.price == b.price &&
+         a.currency == b.currency && a.downgraded_from == b.downgraded_from;
 }
 
 std::string UpsertRollupSql(const std::string& table, const std::string& time_col) {
@@ -227,6 +320,7 @@ const std::vector<Migration>& LedgerMigrations() {
       {1, "spend, tagsets, hourly rollup", SpendTableSql(false), SpendTableSql(true)},
       {2, "daily rollup", DailyRollupSql(), ""},
       {3, "spend without request_id key", DropSpendKeySql(false), DropSpendKeySql(true)},
+      {4, "compact spend rows", CompactSpendSql(false), CompactSpendSql(true)},
   };
   return kMigrations;
 }
@@ -330,17 +424,51 @@ StatusOr<int64_t> Store::TagsetId(const std::map<std::string, std::string>& tags
   return id;
 }
 
+StatusOr<int64_t> Store::DimsId(const SpendRecord& r, int64_t tagset) {
+  std::string key = DimsKey(r, tagset);
+  auto it = dims_ids_.find(key);
+  if (it != dims_ids_.end()) return it->second;
+  static const std::string kInsert = [] {
+    std::string values;
+    for (size_t i = 1; i <= std::size(kDimsColumns); ++i) {
+      values += (i > 1 ? ", $" : "$") + std::to_string(i);
+    }
+    return "INSERT INTO spend_dims (" + ColumnList(kDimsColumns) + ") VALUES (" + values +
+           ") ON CONFLICT DO NOTHING";
+  }();
+  static const std::string kSelect = [] {
+    std::string where;
+    for (size_t i = 0; i < std::size(kDimsColumns); ++i) {
+      where += std::string(i ? " AND " : "") + kDimsColumns[i] + " = $" + std::to_string(i + 1);
+    }
+    return "SELECT id FROM spend_dims WHERE " + where;
+  }();
+  const std::vector<Value> p = {std::string_view(r.key_name),       tagset,
+                                std::string_view(r.route),          std::string_view(r.model),
+                                std::string_view(r.upstream_model), std::string_view(r.commit),
+                                std::string_view(r.price),          std::string_view(r.currency),
+                                std::string_view(r.downgraded_from)};
+  BURSAR_RETURN_IF_ERROR(db_->Execute(kInsert, p).status());
+  BURSAR_ASSIGN_OR_RETURN(std::vector<Row> rows, db_->QueryAll(kSelect, p));
+  if (rows.empty()) return InternalError("spend dims vanished after insert");
+  const int64_t id = rows[0].Int(0);
+  new_dims_.push_back(key);
+  dims_ids_.emplace(std::move(key), id);
+  return id;
+}
+
 StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, InsertMode mode) {
   if (records.empty()) return 0;
   // Ids handed out inside a transaction that rolls back must not stay cached.
   new_tagsets_.clear();
+  new_dims_.clear();
   auto result = [&]() -> StatusOr<int64_t> {
     Transaction tx(*db_);
     BURSAR_RETURN_IF_ERROR(tx.status());
     static const std::string kInsertOne = InsertSpendSql(1);
     static const std::string kInsertMany = InsertSpendSql(kRowsPerInsert);
     static const std::string kStored =
-        "SELECT 1 FROM spend WHERE time_us = $1 AND request_id = $2";  // the spend_time index
+        "SELECT 1 FROM spend_rows WHERE time_us = $1 AND request_id = $2";  // the spend_time index
     static const std::string kUpsertHourly = UpsertRollupSql("spend_hourly", "hour_us");
     static const std::string kUpsertDaily = UpsertRollupSql("spend_daily", "day_us");
     // Rollup keys point into the records, which outlive this call: nothing is copied.
@@ -381,11 +509,17 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, Inser
       recs.resize(kept);
     }
     std::vector<int64_t> tagsets(recs.size());
+    std::vector<int64_t> dims(recs.size());
     for (size_t i = 0; i < recs.size(); ++i) {
       if (i > 0 && recs[i]->tags == recs[i - 1]->tags) {  // a key's requests come in runs
         tagsets[i] = tagsets[i - 1];
       } else {
         BURSAR_ASSIGN_OR_RETURN(tagsets[i], TagsetId(recs[i]->tags));
+      }
+      if (i > 0 && tagsets[i] == tagsets[i - 1] && SameDims(*recs[i], *recs[i - 1])) {
+        dims[i] = dims[i - 1];
+      } else {
+        BURSAR_ASSIGN_OR_RETURN(dims[i], DimsId(*recs[i], tagsets[i]));
       }
     }
 
@@ -400,25 +534,17 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, Inser
         const Usage& u = r.usage;
         p.emplace_back(std::string_view(r.request_id));
         p.emplace_back(r.time_us);
-        p.emplace_back(std::string_view(r.key_name));
-        p.emplace_back(tagsets[i]);
-        p.emplace_back(std::string_view(r.route));
-        p.emplace_back(std::string_view(r.model));
-        p.emplace_back(std::string_view(r.upstream_model));
-        p.emplace_back(std::string_view(r.commit));
+        p.emplace_back(dims[i]);
         for (int64_t v : {u.prompt_tokens, u.cached_tokens, u.completion_tokens, u.reasoning_tokens,
                           u.image_tokens, u.images, u.audio_input_tokens, u.audio_output_tokens,
                           u.audio_millis}) {
           p.emplace_back(v);
         }
-        p.emplace_back(std::string_view(r.price));
         p.emplace_back(r.cost_micros);
         p.emplace_back(r.saved_micros);
-        p.emplace_back(std::string_view(r.currency));
         p.emplace_back(r.latency_us);
         p.emplace_back(static_cast<int64_t>(r.status));
         p.emplace_back(static_cast<int64_t>(r.cache_hit ? 1 : 0));
-        p.emplace_back(std::string_view(r.downgraded_from));
         hourly.Add(r, tagsets[i]);
         daily.Add(r, tagsets[i]);
       }
@@ -458,6 +584,7 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, Inser
   }();
   if (!result.ok()) {
     for (const std::string& key : new_tagsets_) tagset_ids_.erase(key);
+    for (const std::string& key : new_dims_) dims_ids_.erase(key);
   }
   return result;
 }

@@ -3,8 +3,13 @@
 // asks.
 //
 // Tables (component "ledger" in schema_migrations; all money BIGINT micros):
-//   spend              one row per request (request_id, unique by construction but not a key:
-//                      see InsertMode), tagset_id for its tags; indexed by time_us
+//   spend_rows         one row per request (request_id, unique by construction but not a key:
+//                      see InsertMode), its numbers and dims_id; indexed by time_us (spend_time)
+//   spend_dims         id <-> one combination of the per-configuration columns: key_name,
+//                      tagset_id (for the tags), route, model, upstream_model, commit_rev, price,
+//                      currency, downgraded_from
+//   spend              a view: spend_rows joined to spend_dims, one row per request with every
+//                      column (what readers query)
 //   spend_tagsets      id <-> canonical tags JSON
 //   spend_tagset_tags  (tagset_id, tag_key, tag_value)
 //   spend_hourly       (hour_us, key_name, route, model, commit_rev, tagset_id, currency) ->
@@ -102,8 +107,8 @@ struct ObservedUsage {
 // What InsertBatch may assume about a batch's request ids.
 enum class InsertMode {
   // Records never offered to the store before (the ledger writer's queue): no id in the batch is
-  // stored or repeated, so the batch is plain multi-row INSERTs. The spend table does not check
-  // it (request_id is no key: an index on it cost about a quarter of an insert).
+  // stored or repeated, so the batch is plain multi-row INSERTs. spend_rows does not check it
+  // (request_id is no key: an index on it cost about a quarter of an insert).
   kFresh,
   // Records that may be stored already (replayed from the spend log, a batch retried after a
   // failed transaction, which may in fact have committed) or repeated in the batch: a record whose
@@ -152,6 +157,8 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Db> db);
   StatusOr<int64_t> TagsetId(const std::map<std::string, std::string>& tags);
+  // The spend_dims id of r's per-configuration columns with tag set `tagset`, inserted if new.
+  StatusOr<int64_t> DimsId(const SpendRecord& r, int64_t tagset);
   Status QueryGroups(int level, const std::vector<Dimension>& by, const SpendFilter& filter,
                      int64_t since_us, int64_t until_us,
                      std::map<std::pair<std::vector<std::string>, std::string>, SpendTotals>* out);
@@ -159,6 +166,8 @@ class Store {
   std::unique_ptr<Db> db_;
   std::unordered_map<std::string, int64_t> tagset_ids_;  // tags (length-prefixed) -> id (cache)
   std::vector<std::string> new_tagsets_;                 // cached during the current InsertBatch
+  std::unordered_map<std::string, int64_t> dims_ids_;    // tag set + dims texts -> id (cache)
+  std::vector<std::string> new_dims_;                    // cached during the current InsertBatch
 };
 
 // Hour bucket of a time: floor(time_us / 3600e6) * 3600e6 (also for negative times).

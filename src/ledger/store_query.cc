@@ -166,7 +166,7 @@ StatusOr<std::vector<ObservedUsage>> Store::ObservedUsageByRouteModel(int64_t si
 }
 
 StatusOr<int64_t> Store::CountRecords() {
-  BURSAR_ASSIGN_OR_RETURN(std::vector<Row> rows, db_->QueryAll("SELECT COUNT(*) FROM spend"));
+  BURSAR_ASSIGN_OR_RETURN(std::vector<Row> rows, db_->QueryAll("SELECT COUNT(*) FROM spend_rows"));
   return rows.empty() ? 0 : rows[0].Int(0);
 }
 

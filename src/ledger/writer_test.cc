@@ -157,13 +157,14 @@ TEST_P(WriterTest, OpenReplaysTheLogWithoutDuplicates) {
 TEST_P(WriterTest, RefusedRecordIsQuarantined) {
   {
     auto store = OpenStore();
-    Status s = store->db().dialect() == Dialect::kPostgres
-                   ? store->db().ExecScript(
-                         "ALTER TABLE spend ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
-                         "'poison%')")
-                   : store->db().ExecScript(
-                         "CREATE TRIGGER no_poison BEFORE INSERT ON spend WHEN NEW.request_id "
-                         "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END");
+    Status s =
+        store->db().dialect() == Dialect::kPostgres
+            ? store->db().ExecScript(
+                  "ALTER TABLE spend_rows ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
+                  "'poison%')")
+            : store->db().ExecScript(
+                  "CREATE TRIGGER no_poison BEFORE INSERT ON spend_rows WHEN NEW.request_id "
+                  "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   std::filesystem::create_directories(log_dir_);
@@ -313,25 +314,26 @@ TEST_P(WriterTest, ReplayOfStoredSegmentInsertsNothing) {
 TEST_P(WriterTest, RetriedBatchDoesNotDuplicate) {
   {
     auto store = OpenStore();
-    Status s = store->db().dialect() == Dialect::kPostgres
-                   ? store->db().ExecScript(
-                         "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
-                         "ALTER TABLE spend ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
-                         "'poison%'); "
-                         "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                         "IF NEW.request_id LIKE 'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) "
-                         "THEN RAISE EXCEPTION 'flaky store' USING ERRCODE = '40001'; END IF; "
-                         "RETURN NEW; END $$; "
-                         "CREATE TRIGGER flaky BEFORE INSERT ON spend FOR EACH ROW EXECUTE "
-                         "FUNCTION flaky()")
-                   : store->db().ExecScript(
-                         "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
-                         "CREATE TRIGGER no_poison BEFORE INSERT ON spend WHEN NEW.request_id "
-                         "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END; "
-                         // json() of a non-JSON text: a runtime error that is no data error
-                         "CREATE TRIGGER flaky BEFORE INSERT ON spend WHEN NEW.request_id LIKE "
-                         "'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) BEGIN SELECT "
-                         "json(NEW.request_id); END");
+    Status s =
+        store->db().dialect() == Dialect::kPostgres
+            ? store->db().ExecScript(
+                  "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
+                  "ALTER TABLE spend_rows ADD CONSTRAINT no_poison CHECK (request_id NOT LIKE "
+                  "'poison%'); "
+                  "CREATE FUNCTION flaky() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                  "IF NEW.request_id LIKE 'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) "
+                  "THEN RAISE EXCEPTION 'flaky store' USING ERRCODE = '40001'; END IF; "
+                  "RETURN NEW; END $$; "
+                  "CREATE TRIGGER flaky BEFORE INSERT ON spend_rows FOR EACH ROW EXECUTE "
+                  "FUNCTION flaky()")
+            : store->db().ExecScript(
+                  "CREATE TABLE fail_flag (x INTEGER); INSERT INTO fail_flag VALUES (1); "
+                  "CREATE TRIGGER no_poison BEFORE INSERT ON spend_rows WHEN NEW.request_id "
+                  "LIKE 'poison%' BEGIN SELECT RAISE(ABORT, 'poison'); END; "
+                  // json() of a non-JSON text: a runtime error that is no data error
+                  "CREATE TRIGGER flaky BEFORE INSERT ON spend_rows WHEN NEW.request_id LIKE "
+                  "'flaky%' AND EXISTS (SELECT 1 FROM fail_flag) BEGIN SELECT "
+                  "json(NEW.request_id); END");
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   auto opts = Opts();
