@@ -117,7 +117,10 @@ std::vector<std::string> Reservation::budgets() const {
 }
 
 BudgetTracker::BudgetTracker(NowFn now, SpendSeedFn seed, std::string zoneinfo_dir)
-    : now_(std::move(now)), seed_(std::move(seed)), zoneinfo_dir_(std::move(zoneinfo_dir)) {}
+    : now_(std::move(now)), seed_(std::move(seed)), zoneinfo_dir_(std::move(zoneinfo_dir)), id_([] {
+        static std::atomic<uint64_t> next{0};
+        return next.fetch_add(1) + 1;
+      }()) {}
 
 BudgetTracker::~BudgetTracker() = default;
 
@@ -133,6 +136,24 @@ StatusOr<std::unique_ptr<BudgetTracker>> BudgetTracker::Create(
 std::shared_ptr<const BudgetTracker::Table> BudgetTracker::table() const {
   std::lock_guard<std::mutex> lock(table_mu_);
   return table_;
+}
+
+const BudgetTracker::Table* BudgetTracker::CachedTable() const {
+  struct Cache {
+    uint64_t tracker = 0;
+    uint64_t version = 0;
+    std::shared_ptr<const Table> table;
+  };
+  thread_local Cache cache;
+  // The version is read before the table: a swap in between leaves a newer table under an older
+  // version, which the next call replaces; never an older table under a newer version.
+  const uint64_t v = version_.load(std::memory_order_acquire);
+  if (cache.tracker != id_ || cache.version != v) {
+    cache.table = table();
+    cache.tracker = id_;
+    cache.version = v;
+  }
+  return cache.table.get();
 }
 
 Status BudgetTracker::Reconfigure(const std::vector<config::Budget>& budgets) {
@@ -165,13 +186,14 @@ Status BudgetTracker::Reconfigure(const std::vector<config::Budget>& budgets) {
   }
   std::lock_guard<std::mutex> lock(table_mu_);
   table_ = std::move(next);
+  version_.fetch_add(1, std::memory_order_release);
   return OkStatus();
 }
 
 AdmitDecision BudgetTracker::Admit(const BudgetRequest& request, Micros estimate) {
   AdmitDecision d;
   estimate = std::max<Micros>(0, estimate);
-  const auto t = table();
+  const Table* t = CachedTable();
   if (!t) return d;
   boost::container::small_vector<const Table::Entry*, 4> scope;
   for (const auto& e : t->entries) {

@@ -40,6 +40,7 @@
 // Errors: InvalidArgument from Create/Reconfigure when a time zone cannot be loaded.
 #pragma once
 
+#include <atomic>
 #include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
@@ -153,12 +154,18 @@ class BudgetTracker {
  private:
   BudgetTracker(NowFn now, SpendSeedFn seed, std::string zoneinfo_dir);
   std::shared_ptr<const Table> table() const;
+  // The current table for the request path: each thread keeps the one it saw last with its
+  // version, so while the table is unchanged Admit reads one atomic and takes neither table_mu_
+  // nor a reference count (both shared by every worker).
+  const Table* CachedTable() const;
 
   NowFn now_;
   SpendSeedFn seed_;
   std::string zoneinfo_dir_;
+  const uint64_t id_;            // unique per tracker in the process (keys the thread caches)
   mutable std::mutex table_mu_;  // guards table_ (the pointer only)
   std::shared_ptr<const Table> table_;
+  std::atomic<uint64_t> version_{0};  // bumped after each swap of table_
 };
 
 }  // namespace bursar::gateway

@@ -210,6 +210,18 @@ TEST(BudgetTest, SeedAndReconfigureCarryOver) {
   bad.time_zone = "Nowhere/Land";
   EXPECT_EQ(tr.Reconfigure({bad}).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(tr.Snapshot().size(), 3u);  // unchanged on error
+  // Admit sees the new table at once (a thread keeps the table it saw last, by version): "c"
+  // (limit 5) blocks.
+  AdmitDecision after = tr.Admit(Req(), 1000);
+  EXPECT_EQ(after.outcome, AdmitOutcome::kBlock);
+  EXPECT_EQ(after.budget, "c");
+  // Another tracker on the same thread has its own table.
+  auto other = BudgetTracker::Create({MakeBudget("solo", 1'000'000)}, clock.Fn());
+  ASSERT_TRUE(other.ok());
+  AdmitDecision o = (*other)->Admit(Req(), 1000);
+  EXPECT_EQ(o.outcome, AdmitOutcome::kAllow);
+  EXPECT_EQ(o.reservation.budgets(), std::vector<std::string>{"solo"});
+  EXPECT_EQ(tr.Admit(Req(), 1000).budget, "c");
 }
 
 void ConcurrentAdmit(Micros limit, Micros estimate, int threads, int* admitted_out,
