@@ -11,6 +11,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libssl-dev zlib1g-dev libisal-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
   clang-format clang-tidy prometheus wrk nginx nodejs python3
+  valgrind  # bench/gateway_instructions.sh (callgrind instruction counts)
   tzdata  # config/: Budget.timeZone is checked against /usr/share/zoneinfo
   libjemalloc-dev  # the bursar binary's allocator (fewer CPU cycles per request than glibc's)
 )
