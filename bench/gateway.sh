@@ -30,11 +30,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: port $1 never opened" >&2; exit 1; }
+source bench/gateway_common.sh
 
 UP=$(free_port); PROXY=$(free_port); BURSAR=$(free_port); PORTKEY=$(free_port)
-ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
+ANSWER=$BENCH_ANSWER
 
 # --- the upstream and the plain reverse proxy: two nginx instances (separate processes, as
 # bursar and Portkey are separate from the upstream) ---
@@ -65,58 +64,9 @@ nginx_conf proxy "upstream model { server 127.0.0.1:$UP; keepalive 256; }
   server { listen 127.0.0.1:$PROXY reuseport; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 
 # --- bursar on a one-model configuration (a Git repository) ---
-KEY=sk-bench-0001
-HASH=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)
-mkdir -p "$WORK/repo" "$WORK/data"
-cat > "$WORK/repo/gateway.yaml" <<YAML
-apiVersion: bursar.dev/v1
-kind: Model
-metadata:
-  name: bench-model
-spec:
-  baseUrl: http://127.0.0.1:$UP/v1
-  upstreamModel: bench-upstream
-  timeout: 10s
-  modalities: [text]
-  pricing:
-    input_cost_per_token: 1.5e-07
-    output_cost_per_token: 6e-07
----
-apiVersion: bursar.dev/v1
-kind: Route
-metadata:
-  name: chat
-spec:
-  targets:
-    - model: bench-model
----
-apiVersion: bursar.dev/v1
-kind: ApiKey
-metadata:
-  name: bench
-spec:
-  keyHash: sha256:$HASH
-  tags:
-    team: bench
----
-apiVersion: bursar.dev/v1
-kind: Budget
-metadata:
-  name: bench-monthly
-spec:
-  scope:
-    tags:
-      team: bench
-  period: month
-  timeZone: UTC
-  limit: "1000000.00"
-  thresholds:
-    - at: 80
-      action: alert
-YAML
-git -C "$WORK/repo" init -q -b main
-git -C "$WORK/repo" add .
-git -C "$WORK/repo" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+KEY=$BENCH_KEY
+mkdir -p "$WORK/data"
+bench_repo "$WORK/repo" "$UP"
 "$BURSAR_BIN" serve --repo "$WORK/repo" --listen 127.0.0.1:$BURSAR --data "$WORK/data" \
   --workers "$WORKERS" > "$WORK/bursar.log" 2>&1 &
 PIDS+=($!)
@@ -128,7 +78,7 @@ PIDS+=($!)
 
 for p in $UP $PROXY $BURSAR $PORTKEY; do wait_port "$p"; done
 
-BODY='{"model":"chat","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":64}'
+BODY=$BENCH_BODY
 cat > "$WORK/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$BODY'

@@ -26,14 +26,9 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 600); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
-  echo "bench: port $1 never opened" >&2; exit 1
-}
+source bench/gateway_common.sh
 
 UP=$(free_port); BURSAR=$(free_port)
-ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
 mkdir -p "$WORK/up"
 cat > "$WORK/up/nginx.conf" <<NGINX
 worker_processes 1;
@@ -49,64 +44,14 @@ http {
   uwsgi_temp_path $WORK/up/uwsgi;
   scgi_temp_path $WORK/up/scgi;
   keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '$ANSWER'; } }
+  server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '$BENCH_ANSWER'; } }
 }
 NGINX
 nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" &
 PIDS+=($!)
 
-KEY=sk-bench-0001
-HASH=$(printf %s "$KEY" | sha256sum | cut -d' ' -f1)
-mkdir -p "$WORK/repo" "$WORK/data"
-cat > "$WORK/repo/gateway.yaml" <<YAML
-apiVersion: bursar.dev/v1
-kind: Model
-metadata:
-  name: bench-model
-spec:
-  baseUrl: http://127.0.0.1:$UP/v1
-  upstreamModel: bench-upstream
-  timeout: 10s
-  modalities: [text]
-  pricing:
-    input_cost_per_token: 1.5e-07
-    output_cost_per_token: 6e-07
----
-apiVersion: bursar.dev/v1
-kind: Route
-metadata:
-  name: chat
-spec:
-  targets:
-    - model: bench-model
----
-apiVersion: bursar.dev/v1
-kind: ApiKey
-metadata:
-  name: bench
-spec:
-  keyHash: sha256:$HASH
-  tags:
-    team: bench
----
-apiVersion: bursar.dev/v1
-kind: Budget
-metadata:
-  name: bench-monthly
-spec:
-  scope:
-    tags:
-      team: bench
-  period: month
-  timeZone: UTC
-  limit: "1000000.00"
-  thresholds:
-    - at: 80
-      action: alert
-YAML
-git -C "$WORK/repo" init -q -b main
-git -C "$WORK/repo" add .
-git -C "$WORK/repo" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+mkdir -p "$WORK/data"
+bench_repo "$WORK/repo" "$UP"
 
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.%p" \
   "$BURSAR_BIN" serve --repo "$WORK/repo" --listen 127.0.0.1:$BURSAR --data "$WORK/data" \
@@ -114,14 +59,12 @@ valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$WORK/cg.
 VPID=$!
 PIDS+=($VPID)
 wait_port "$UP"
-wait_port "$BURSAR"
+wait_port "$BURSAR" 600  # valgrind starts slowly
 
 drive() {  # N requests over 4 keep-alive connections; every answer must be 200
-  python3 - "$BURSAR" "$1" "$KEY" <<'PY'
+  python3 - "$BURSAR" "$1" "$BENCH_KEY" "$BENCH_BODY" <<'PY'
 import http.client, sys, threading
-port, n, key = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-body = ('{"model":"chat","messages":[{"role":"system","content":"You are a helpful assistant."},'
-        '{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":64}')
+port, n, key, body = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def run(k):
     c = http.client.HTTPConnection('127.0.0.1', port)
     for _ in range(k):

@@ -1,0 +1,71 @@
+# Shared by bench/gateway.sh and bench/gateway_instructions.sh (sourced): the fixed upstream
+# answer, the chat request, the API key, and the one-model bursar configuration repository.
+# The caller defines WORK (a scratch folder).
+
+BENCH_ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
+BENCH_BODY='{"model":"chat","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":64}'
+BENCH_KEY=sk-bench-0001
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {  # PORT [TRIES of 0.1 s]
+  for _ in $(seq "${2:-100}"); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
+  echo "bench: port $1 never opened" >&2
+  exit 1
+}
+
+# bench_repo DIR UPSTREAM_PORT: a Git repository with one Model (the upstream), one Route
+# ("chat"), the bench key (tag team=bench) and a monthly Budget on that tag with an alert.
+bench_repo() {
+  local dir=$1 up=$2 hash
+  hash=$(printf %s "$BENCH_KEY" | sha256sum | cut -d' ' -f1)
+  mkdir -p "$dir"
+  cat > "$dir/gateway.yaml" <<YAML
+apiVersion: bursar.dev/v1
+kind: Model
+metadata:
+  name: bench-model
+spec:
+  baseUrl: http://127.0.0.1:$up/v1
+  upstreamModel: bench-upstream
+  timeout: 10s
+  modalities: [text]
+  pricing:
+    input_cost_per_token: 1.5e-07
+    output_cost_per_token: 6e-07
+---
+apiVersion: bursar.dev/v1
+kind: Route
+metadata:
+  name: chat
+spec:
+  targets:
+    - model: bench-model
+---
+apiVersion: bursar.dev/v1
+kind: ApiKey
+metadata:
+  name: bench
+spec:
+  keyHash: sha256:$hash
+  tags:
+    team: bench
+---
+apiVersion: bursar.dev/v1
+kind: Budget
+metadata:
+  name: bench-monthly
+spec:
+  scope:
+    tags:
+      team: bench
+  period: month
+  timeZone: UTC
+  limit: "1000000.00"
+  thresholds:
+    - at: 80
+      action: alert
+YAML
+  git -C "$dir" init -q -b main
+  git -C "$dir" add .
+  git -C "$dir" -c user.name=bench -c user.email=bench@example.com commit -q -m bench
+}
