@@ -89,6 +89,7 @@ struct SpendLog::Mapped {
   std::atomic<uint64_t> next{0};    // bytes reserved so far
   std::atomic<int> writers{0};      // appends using this mapping right now
   std::atomic<int64_t> records{0};  // lines completely written
+  size_t prefaulted = 0;            // bytes from the start faulted in by PrefaultAhead (mu_)
   ~Mapped() {
     if (base) ::munmap(base, cap);
     if (fd >= 0) ::close(fd);
@@ -354,6 +355,22 @@ StatusOr<SpendLog::Closed> SpendLog::Rotate() {
   ::close(old_fd);
   segment_starts_[next_ticket_ + 1] = segment_;
   return closed;
+}
+
+void SpendLog::PrefaultAhead(size_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Mapped* m = mapped_owner_.get();
+  if (options_.sync || closed_ || prefault_unsupported_ || !m || !m->base) return;
+  static const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t next = static_cast<size_t>(std::min<uint64_t>(m->next.load(), m->cap));
+  const size_t from = std::max(m->prefaulted, next / kPage * kPage);
+  const size_t to = std::min(m->cap, (next + bytes + kPage - 1) / kPage * kPage);
+  if (to <= from) return;
+  if (::madvise(m->base + from, to - from, MADV_POPULATE_WRITE) != 0) {
+    if (errno == EINVAL) prefault_unsupported_ = true;  // an older kernel: appends fault in
+    return;
+  }
+  m->prefaulted = to;
 }
 
 uint64_t SpendLog::current_segment() const {

@@ -73,6 +73,12 @@ class SpendLog {
   };
   StatusOr<Closed> Rotate();
 
+  // Mapped mode: faults in the current segment's pages up to `bytes` past the last append
+  // (MADV_POPULATE_WRITE), so that appends in the request path find their pages mapped instead
+  // of taking a page fault that can wait for the page's I/O. For the ledger writer's thread;
+  // a no-op in sync mode or where the kernel lacks it (before Linux 5.14).
+  void PrefaultAhead(size_t bytes);
+
   uint64_t current_segment() const;
   // Bytes written to the current segment so far.
   int64_t current_segment_bytes() const;
@@ -144,6 +150,7 @@ class SpendLog {
   // Without sync: the current segment's mapping; appends take it without the lock. Replaced
   // under mu_ (the old one is retired once its appenders left).
   std::unique_ptr<Mapped> mapped_owner_;  // guarded by mu_
+  bool prefault_unsupported_ = false;     // guarded by mu_
   std::atomic<Mapped*> mapped_{nullptr};
   std::atomic<bool> broken_{false};  // error_ is set (checked without the lock)
 };

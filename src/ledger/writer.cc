@@ -14,6 +14,7 @@ namespace bursar::ledger {
 namespace {
 
 constexpr size_t kReplayBatch = 4096;
+constexpr size_t kPrefaultBytes = size_t{4} << 20;
 
 }  // namespace
 
@@ -199,6 +200,9 @@ void LedgerWriter::Run() {
       requeued_maybe_stored_ = 0;
       replayed_below = replayed_below_;
     }
+    // Keep the log's pages mapped ahead of the appenders (a few linger periods at any rate
+    // seen so far), so that no request waits in a page fault of the log.
+    log_->PrefaultAhead(kPrefaultBytes);
 
     // Store what was taken, batch_max records per transaction.
     size_t done = 0;
