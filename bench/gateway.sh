@@ -22,15 +22,8 @@ if [ ! -d bench/gateway/node_modules/@portkey-ai/gateway ]; then
   (cd bench/gateway && npm install --no-audit --no-fund --loglevel=error)
 fi
 
-WORK=$(mktemp -d /tmp/bursar-bench-gw.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 source bench/gateway_common.sh
+bench_scratch bursar-bench-gw
 
 UP=$(free_port); PROXY=$(free_port); BURSAR=$(free_port); PORTKEY=$(free_port)
 ANSWER=$BENCH_ANSWER

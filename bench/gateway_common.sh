@@ -1,10 +1,22 @@
 # Shared by bench/gateway.sh and bench/gateway_instructions.sh (sourced): the fixed upstream
 # answer, the chat request, the API key, and the one-model bursar configuration repository.
-# The caller defines WORK (a scratch folder).
+# bench_scratch PREFIX sets WORK (a scratch folder) and PIDS (processes to stop), removed and
+# stopped on exit.
 
 BENCH_ANSWER='{"id":"chatcmpl-bench","object":"chat.completion","created":1700000000,"model":"bench-upstream","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I help you today?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":9,"total_tokens":28}}'
 BENCH_BODY='{"model":"chat","messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":64}'
 BENCH_KEY=sk-bench-0001
+
+bench_scratch() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+}
+bench_cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {  # PORT [TRIES of 0.1 s]

@@ -18,15 +18,8 @@ for tool in valgrind callgrind_control nginx python3; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (scripts/setup.sh)" >&2; exit 2; }
 done
 
-WORK=$(mktemp -d /tmp/bursar-bench-ir.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 source bench/gateway_common.sh
+bench_scratch bursar-bench-ir
 
 UP=$(free_port); BURSAR=$(free_port)
 mkdir -p "$WORK/up"
