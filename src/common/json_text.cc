@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/swar.h"
+
 namespace bursar {
 
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
@@ -30,26 +32,20 @@ namespace {
 // the loop below must look at one by one). No bit is set below the first such byte (a borrow
 // only runs upwards), so the lowest set bit finds it.
 uint64_t SpecialMask(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
-  const uint64_t below_space = w - kOnes * 0x20;  // a byte below 0x20 borrows into its top bit
-  return (below_space | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | w) &
-         kHigh;
+  return swar::BelowMask(w, 0x20) | swar::EqualMask(w, '"') | swar::EqualMask(w, '\\') |
+         swar::HighMask(w);
 }
 
 }  // namespace
 
 void AppendJsonEscaped(std::string* out, std::string_view s) {
-  static_assert(std::endian::native == std::endian::little);
   static constexpr char kHex[] = "0123456789abcdef";
   size_t plain = 0;  // start of the run of bytes that need no escaping
   for (size_t i = 0; i < s.size();) {
     while (i + 8 <= s.size()) {  // plain ASCII, 8 bytes at a time, up to the first special byte
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);  // little-endian: the first byte is the lowest
-      const uint64_t m = SpecialMask(w);
+      const uint64_t m = SpecialMask(swar::Load8(s.data() + i));
       if (m != 0) {
-        i += static_cast<size_t>(__builtin_ctzll(m)) / 8;
+        i += swar::FirstFlagged(m);
         break;
       }
       i += 8;

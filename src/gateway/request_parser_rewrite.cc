@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/swar.h"
 #include "gateway/request_parser.h"
 #include "gateway/request_parser_internal.h"
 
@@ -30,25 +31,20 @@ size_t SkipWs(std::string_view s, size_t i) {
 // The high bit of each byte of `w` that is '"' or '\\' is set in the result, and no bit below
 // the first such byte (a borrow only runs upwards), so its lowest set bit finds the first one.
 uint64_t QuoteOrBackslashMask(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
-  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh;
+  return swar::EqualMask(w, '"') | swar::EqualMask(w, '\\');
 }
 
 // i at the opening quote; returns the index after the closing quote. Looks at 8 bytes at a time
 // for the next quote or backslash.
 size_t SkipString(std::string_view s, size_t i) {
-  static_assert(std::endian::native == std::endian::little);
   for (++i; i < s.size();) {
     if (i + 8 <= s.size()) {
-      uint64_t w;
-      std::memcpy(&w, s.data() + i, 8);  // little-endian: the first byte is the lowest
-      const uint64_t m = QuoteOrBackslashMask(w);
+      const uint64_t m = QuoteOrBackslashMask(swar::Load8(s.data() + i));
       if (m == 0) {
         i += 8;
         continue;
       }
-      i += static_cast<size_t>(__builtin_ctzll(m)) / 8;
+      i += swar::FirstFlagged(m);
     }
     if (s[i] == '"') return i + 1;
     i += s[i] == '\\' ? 2 : 1;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.h"
+#include "common/swar.h"
 
 namespace bursar::ledger {
 namespace {
@@ -34,11 +35,9 @@ Status Field(const nlohmann::json& j, const char* name, T* out) {
 bool IsCleanText(std::string_view s) {
   // Fast path, 8 bytes at a time: plain ASCII without NUL (what the gateway writes) is clean.
   size_t i = 0;
-  constexpr uint64_t kLow = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    if (((w | ((w - kLow) & ~w)) & kHigh) != 0) break;  // a byte >= 0x80, or a zero byte
+    const uint64_t w = swar::Load8(s.data() + i);
+    if ((swar::HighMask(w) | swar::EqualMask(w, 0)) != 0) break;  // a byte >= 0x80, or a NUL
   }
   for (; i < s.size();) {
     size_t n = s[i] == '\0' ? 0 : Utf8SequenceLength(s, i);
