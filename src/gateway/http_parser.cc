@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/swar.h"
+
 namespace bursar::gateway {
 namespace {
 
@@ -23,21 +25,49 @@ constexpr CharClasses kClasses;
 
 bool IsTchar(unsigned char c) { return kClasses.tchar[c]; }
 
+// Field-value characters: 8 at a time while none is a control byte or DEL (a tab, the one
+// control byte allowed, goes to the byte loop).
 bool AllValueChars(std::string_view v) {
-  for (char c : v) {
-    if (!kClasses.value[static_cast<unsigned char>(c)]) return false;
+  size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8) {
+    const uint64_t w = swar::Load8(v.data() + i);
+    if ((swar::BelowMask(w, 0x20) | swar::EqualMask(w, 0x7f)) != 0) break;
+  }
+  for (; i < v.size(); ++i) {
+    if (!kClasses.value[static_cast<unsigned char>(v[i])]) return false;
   }
   return true;
 }
 
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    unsigned char x = static_cast<unsigned char>(a[i]);
-    unsigned char y = static_cast<unsigned char>(b[i]);
-    if (x != y && ((x | 0x20) != (y | 0x20) || (x | 0x20) < 'a' || (x | 0x20) > 'z')) {
+// Case-insensitive comparison with `lower`, a constant of lowercase letters, digits and '-'.
+// REQUIRES: `s` holds no control byte (a checked field name or value). Then OR-ing 0x20 into a
+// byte of `s` gives a byte of `lower` only from that byte in either case, 8 bytes at a time.
+bool EqualsNoCase(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size()) return false;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    if ((swar::Load8(s.data() + i) | swar::kOnes * 0x20) != swar::Load8(lower.data() + i)) {
       return false;
     }
+  }
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) | 0x20) != static_cast<unsigned char>(lower[i])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A request target has no control byte, space or DEL.
+bool TargetChars(std::string_view t) {
+  size_t i = 0;
+  for (; i + 8 <= t.size(); i += 8) {
+    const uint64_t w = swar::Load8(t.data() + i);
+    if ((swar::BelowMask(w, 0x21) | swar::EqualMask(w, 0x7f)) != 0) return false;
+  }
+  for (; i < t.size(); ++i) {
+    auto u = static_cast<unsigned char>(t[i]);
+    if (u <= 0x20 || u == 0x7f) return false;
   }
   return true;
 }
@@ -219,10 +249,7 @@ HeadStatus ParseRequestHead(std::string_view data, RequestHead* head, size_t* he
   for (char c : h.method) {
     if (!IsTchar(static_cast<unsigned char>(c))) return Bad(error, "bad character in method");
   }
-  for (char c : h.target) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7f) return Bad(error, "bad character in request target");
-  }
+  if (!TargetChars(h.target)) return Bad(error, "bad character in request target");
   HeadStatus v = ParseVersion(line.substr(sp2 + 1), &h.version_minor, error);
   if (v != HeadStatus::kComplete) return v;
 

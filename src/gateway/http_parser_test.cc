@@ -105,6 +105,47 @@ TEST(HttpParserTest, RejectsAmbiguousFramingAndMalformedLines) {
   EXPECT_EQ(same.head.content_length, 3u);
 }
 
+// Names and values are checked and matched 8 bytes at a time; every byte position counts.
+TEST(HttpParserTest, FieldsMatchInAnyCaseAndOnlyTheirOwnBytes) {
+  Parsed p = Parse(
+      "POST /v1/a HTTP/1.0\r\nCONTENT-LENGTH: 3\r\nx-ReQuEsT-iD: r\r\n"
+      "AUTHORIZATION: Bearer k\r\nConnection: x, KEEP-ALIVE\r\n\r\n");
+  ASSERT_EQ(p.status, HeadStatus::kComplete) << p.error;
+  EXPECT_EQ(p.head.content_length, 3u);
+  EXPECT_EQ(p.head.request_id, "r");
+  EXPECT_EQ(p.head.authorization, "Bearer k");
+  EXPECT_TRUE(p.head.keep_alive);
+  // A name that differs from one the gateway reads only in a punctuation byte does not match.
+  p = Parse("POST / HTTP/1.1\r\nContent_Length: 3\r\nX^Request-Id: r\r\n\r\n");
+  ASSERT_EQ(p.status, HeadStatus::kComplete) << p.error;
+  EXPECT_FALSE(p.head.has_content_length);
+  EXPECT_EQ(p.head.request_id, "");
+  p = Parse("POST / HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n");
+  ASSERT_EQ(p.status, HeadStatus::kComplete) << p.error;
+  EXPECT_TRUE(p.head.chunked);
+  p = Parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunke\x04\r\n\r\n");
+  EXPECT_EQ(p.status, HeadStatus::kBad);
+  // A control byte or DEL anywhere in a long value or target is refused; a tab in a value is not.
+  const std::string value(40, 'v');
+  for (size_t at = 0; at < value.size(); ++at) {
+    for (char bad : {'\x01', '\x1f', '\x7f'}) {
+      std::string v = value;
+      v[at] = bad;
+      EXPECT_EQ(Parse("GET / HTTP/1.1\r\nX-A: " + v + "\r\n\r\n").status, HeadStatus::kBad) << at;
+      EXPECT_EQ(Parse("GET /" + v + " HTTP/1.1\r\n\r\n").status, HeadStatus::kBad) << at;
+    }
+    std::string v = value;
+    v[at] = '\t';
+    p = Parse("GET / HTTP/1.1\r\nX-A: " + v + "\r\n\r\n");
+    ASSERT_EQ(p.status, HeadStatus::kComplete) << at << " " << p.error;
+    v[at] = ' ';
+    EXPECT_EQ(Parse("GET /" + v + " HTTP/1.1\r\n\r\n").status, HeadStatus::kBad) << at;
+    v[at] = '\x80';  // obs-text: allowed in a value and (as the gateway checks it) a target
+    EXPECT_EQ(Parse("GET / HTTP/1.1\r\nX-A: " + v + "\r\n\r\n").status, HeadStatus::kComplete);
+    EXPECT_EQ(Parse("GET /" + v + " HTTP/1.1\r\n\r\n").status, HeadStatus::kComplete);
+  }
+}
+
 TEST(HttpParserTest, ParsesResponseHeads) {
   ResponseHead h;
   size_t bytes = 0;
