@@ -133,10 +133,10 @@ class SqliteStatement final : public Statement {
     sqlite3_reset(stmt_.get());
     sqlite3_clear_bindings(stmt_.get());
   }
+  // Binds every parameter. The statement is already reset and unbound: every execution ends in
+  // Unbind, a failed Bind included.
   Status Bind(const std::vector<Value>& params) {
     sqlite3_stmt* s = stmt_.get();
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
     if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(s)) {
       return InternalError("sqlite: statement wants " +
                            std::to_string(sqlite3_bind_parameter_count(s)) + " parameters, got " +
@@ -156,7 +156,10 @@ class SqliteStatement final : public Statement {
       } else {
         rc = sqlite3_bind_null(s, idx);
       }
-      if (rc != SQLITE_OK) return SqliteError(rc, db_, "bind " + Shorten(sql_));
+      if (rc != SQLITE_OK) {
+        Unbind();
+        return SqliteError(rc, db_, "bind " + Shorten(sql_));
+      }
     }
     return OkStatus();
   }
