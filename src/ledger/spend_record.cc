@@ -83,6 +83,15 @@ bool SpendRecordIsClean(const SpendRecord& r) {
   return true;
 }
 
+bool SpendRecordIsClean(const SpendRecord& r, const SpendRecord& clean) {
+  const bool same_config = r.key_name == clean.key_name && r.route == clean.route &&
+                           r.model == clean.model && r.upstream_model == clean.upstream_model &&
+                           r.commit == clean.commit && r.price == clean.price &&
+                           r.currency == clean.currency &&
+                           r.downgraded_from == clean.downgraded_from && r.tags == clean.tags;
+  return same_config ? IsCleanText(r.request_id) : SpendRecordIsClean(r);
+}
+
 bool SanitizeSpendRecord(SpendRecord* r) {
   bool changed = false;
   for (std::string* s : {&r->request_id, &r->key_name, &r->route, &r->model, &r->upstream_model,

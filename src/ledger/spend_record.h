@@ -74,6 +74,9 @@ StatusOr<SpendRecord> DecodeSpendRecord(std::string_view json);
 bool SanitizeSpendRecord(SpendRecord* record);
 // True when SanitizeSpendRecord would change nothing (no copy needed).
 bool SpendRecordIsClean(const SpendRecord& record);
+// The same, given `clean`, a record known to be clean: when `record` has clean's configuration
+// texts and tags (a key's requests come in runs), only its request id is checked.
+bool SpendRecordIsClean(const SpendRecord& record, const SpendRecord& clean);
 
 // Canonical JSON of a tag map ({"app":"x","team":"y"}, keys sorted): equal maps give equal text.
 std::string CanonicalTagsJson(const std::map<std::string, std::string>& tags);

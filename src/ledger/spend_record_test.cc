@@ -172,6 +172,25 @@ TEST(SpendRecordTest, SanitizeMakesTextValidUtf8WithoutNul) {
   EXPECT_TRUE(SpendRecordIsClean(r));
 }
 
+TEST(SpendRecordTest, CleanCheckAfterACleanRecordLooksAtWhatDiffers) {
+  const SpendRecord clean = testing::MakeRecord("req-1", 1, 1);
+  ASSERT_TRUE(SpendRecordIsClean(clean));
+  SpendRecord r = clean;
+  r.request_id = "req-2";
+  EXPECT_TRUE(SpendRecordIsClean(r, clean));
+  r.request_id = "req-\xff";  // same configuration: the request id is still checked
+  EXPECT_FALSE(SpendRecordIsClean(r, clean));
+  r.request_id = "req-3";
+  r.route = "route-\xff";  // another configuration: every text is checked
+  EXPECT_FALSE(SpendRecordIsClean(r, clean));
+  r.route = clean.route;
+  r.tags["team"] = std::string("a\0b", 3);
+  EXPECT_FALSE(SpendRecordIsClean(r, clean));
+  r.tags = clean.tags;
+  r.downgraded_from = "m\xc0";
+  EXPECT_FALSE(SpendRecordIsClean(r, clean));
+}
+
 TEST(SpendRecordTest, CanonicalTagsAreOrderIndependent) {
   std::map<std::string, std::string> a = {{"team", "x"}, {"app", "y"}};
   EXPECT_EQ(CanonicalTagsJson(a), R"({"app":"y","team":"x"})");

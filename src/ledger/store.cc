@@ -480,8 +480,10 @@ StatusOr<int64_t> Store::InsertBatch(std::span<const SpendRecord> records, Inser
     std::vector<SpendRecord> sanitized;
     std::vector<const SpendRecord*> recs;
     recs.reserve(records.size());
+    const SpendRecord* last_clean = nullptr;
     for (const SpendRecord& r : records) {
-      if (SpendRecordIsClean(r)) {
+      if (last_clean ? SpendRecordIsClean(r, *last_clean) : SpendRecordIsClean(r)) {
+        last_clean = &r;
         recs.push_back(&r);
       } else {
         sanitized.push_back(r);

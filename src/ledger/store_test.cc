@@ -118,15 +118,23 @@ TEST_P(StoreTest, InsertModes) {
 
 // PostgreSQL refuses invalid UTF-8 and NUL in TEXT: one odd request id must not poison a batch.
 TEST_P(StoreTest, OddBytesAreStoredSanitized) {
+  // After a clean record, an odd id with the same configuration, then an odd route.
   std::vector<SpendRecord> batch = {testing::MakeRecord(std::string("x\xff\0y", 4), kT0, 1),
-                                    testing::MakeRecord("plain", kT0, 2)};
+                                    testing::MakeRecord("plain", kT0, 2),
+                                    testing::MakeRecord("z\xfe", kT0, 3),
+                                    testing::MakeRecord("plain-2", kT0, 4)};
   batch[0].tags["team"] = "s\xc3";
+  batch[3].route = "r\xff";
   auto n = store_->InsertBatch(batch);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
-  EXPECT_EQ(*n, 2);
+  EXPECT_EQ(*n, 4);
   auto got = store_->GetRecord("x\xEF\xBF\xBDy");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->tags.at("team"), "s\xEF\xBF\xBD");
+  EXPECT_TRUE(store_->GetRecord("z\xEF\xBF\xBD").ok());
+  got = store_->GetRecord("plain-2");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->route, "r\xEF\xBF\xBD");
   EXPECT_EQ(*store_->InsertBatch(batch), 0) << "the sanitized id still deduplicates";
 }
 
