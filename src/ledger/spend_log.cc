@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +42,16 @@ Status SyncDir(const std::string& dir) {
   ::close(fd);
   if (rc != 0) return Errno("fsync", dir);
   return OkStatus();
+}
+
+// Appending threads spread over this many per-thread counters of a mapping.
+constexpr size_t kAppendSlots = 8;
+
+// This thread's counter slot: threads take slots in turn as they first append.
+size_t AppendSlot() {
+  static std::atomic<size_t> next_slot{0};
+  thread_local const size_t slot = next_slot.fetch_add(1) % kAppendSlots;
+  return slot;
 }
 
 // "<crc> " (9 bytes) for a payload.
@@ -86,10 +97,26 @@ struct SpendLog::Mapped {
   int fd = -1;
   char* base = nullptr;  // cap bytes mapped MAP_SHARED (null when cap == 0)
   size_t cap = 0;
-  std::atomic<uint64_t> next{0};    // bytes reserved so far
-  std::atomic<int> writers{0};      // appends using this mapping right now
-  std::atomic<int64_t> records{0};  // lines completely written
-  size_t prefaulted = 0;            // bytes from the start faulted in by PrefaultAhead (mu_)
+  alignas(64) std::atomic<uint64_t> next{0};  // bytes reserved so far
+  // Per appending thread (by AppendSlot), each on its own cache line, so that concurrent appends
+  // share only `next`: appends using this mapping right now, and lines completely written.
+  struct alignas(64) Slot {
+    std::atomic<int> writers{0};
+    std::atomic<int64_t> records{0};
+  };
+  std::array<Slot, kAppendSlots> slots;
+  bool Idle() const {
+    for (const Slot& s : slots) {
+      if (s.writers.load() != 0) return false;
+    }
+    return true;
+  }
+  int64_t Records() const {
+    int64_t n = 0;
+    for (const Slot& s : slots) n += s.records.load();
+    return n;
+  }
+  size_t prefaulted = 0;  // bytes from the start faulted in by PrefaultAhead (mu_)
   ~Mapped() {
     if (base) ::munmap(base, cap);
     if (fd >= 0) ::close(fd);
@@ -184,17 +211,18 @@ int64_t SpendLog::RetireMappedLocked(std::unique_ptr<Mapped> m) {
   if (mapped_.load() == m.get()) mapped_.store(nullptr);
   // An appender that saw this mapping either registered before the store above (waited for
   // here) or sees the store when it checks again, and leaves.
-  while (m->writers.load() != 0) std::this_thread::yield();
+  while (!m->Idle()) std::this_thread::yield();
   const uint64_t size = m->next.load();
   if (::ftruncate(m->fd, static_cast<off_t>(size)) != 0 && error_.ok()) {
     error_ = Errno("ftruncate", m->path);
     broken_.store(true);
   }
-  return m->records.load();
+  return m->Records();
 }
 
 Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
   Mapped* m = nullptr;
+  Mapped::Slot* slot = nullptr;
   for (;;) {
     if (broken_.load(std::memory_order_acquire)) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -202,9 +230,10 @@ Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
     }
     m = mapped_.load();
     if (!m) return FailedPreconditionError("spend log is closed");
-    m->writers.fetch_add(1);
+    slot = &m->slots[AppendSlot()];
+    slot->writers.fetch_add(1);
     if (mapped_.load() == m) break;
-    m->writers.fetch_sub(1);  // retired meanwhile: take the new one
+    slot->writers.fetch_sub(1);  // retired meanwhile: take the new one
   }
   const size_t n = payload.size() + 10;
   const uint64_t off = m->next.fetch_add(n, std::memory_order_relaxed);
@@ -218,9 +247,9 @@ Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
     std::string line = Frame(payload);
     s = PwriteAll(m->fd, line.data(), line.size(), off, m->path);
   }
-  if (s.ok()) m->records.fetch_add(1, std::memory_order_relaxed);
+  if (s.ok()) slot->records.fetch_add(1, std::memory_order_relaxed);
   const uint64_t seg = m->segment;
-  m->writers.fetch_sub(1);
+  slot->writers.fetch_sub(1);
   if (!s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     if (error_.ok()) error_ = s;
