@@ -95,6 +95,13 @@ inline SpendRecord MakeRecord(const std::string& id, int64_t time_us, Micros cos
   return r;
 }
 
+// The first column of the first row of `sql` as an integer (-1, and a test failure, if none).
+inline int64_t CountOf(Db& db, const std::string& sql) {
+  auto rows = db.QueryAll(sql);
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+  return rows.ok() && !rows->empty() ? (*rows)[0].Int(0) : -1;
+}
+
 inline std::string BackendName(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
 }
