@@ -40,8 +40,9 @@ bool AllValueChars(std::string_view v) {
 }
 
 // Case-insensitive comparison with `lower`, a constant of lowercase letters, digits and '-'.
-// REQUIRES: `s` holds no control byte (a checked field name or value). Then OR-ing 0x20 into a
-// byte of `s` gives a byte of `lower` only from that byte in either case, 8 bytes at a time.
+// REQUIRES: `s` holds no control byte but tab (a checked field name or value). Then OR-ing 0x20
+// into a byte of `s` gives a byte of `lower` only from that byte in either case (a tab gives ')'),
+// 8 bytes at a time.
 bool EqualsNoCase(std::string_view s, std::string_view lower) {
   if (s.size() != lower.size()) return false;
   size_t i = 0;
