@@ -77,6 +77,10 @@ class TestDatabase {
     if ((tdb).url().empty()) GTEST_SKIP() << "BURSAR_TEST_PG_URL is not set: no PostgreSQL"; \
   } while (0)
 
+// The tests' clock: 2026-01-01T00:00:00Z and one hour, unix micros.
+inline constexpr int64_t kT0 = 1'767'225'600'000'000;
+inline constexpr int64_t kHour = 3'600'000'000;
+
 inline SpendRecord MakeRecord(const std::string& id, int64_t time_us, Micros cost) {
   SpendRecord r;
   r.request_id = id;

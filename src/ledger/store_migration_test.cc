@@ -8,8 +8,8 @@
 namespace bursar::ledger {
 namespace {
 
-constexpr int64_t kHour = 3'600'000'000;
-constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+using testing::kHour;
+using testing::kT0;
 
 // Each test builds its ledger at an old schema version itself.
 class StoreMigrationTest : public ::testing::TestWithParam<std::string> {

@@ -15,7 +15,7 @@
 namespace bursar::ledger {
 namespace {
 
-constexpr int64_t kT0 = 1'767'225'600'000'000;  // 2026-01-01T00:00:00Z
+using testing::kT0;
 
 class WriterTest : public ::testing::TestWithParam<std::string> {
  protected:
