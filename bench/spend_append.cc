@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> go{false};
   std::vector<double> cpu(static_cast<size_t>(threads));
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       while (!go.load()) std::this_thread::yield();

@@ -326,13 +326,11 @@ ChunkedDecoder::Result ChunkedDecoder::Feed(std::string_view in, size_t max_body
           if (++size_digits_ > 15) return bad("chunk size too large");
           remaining_ = remaining_ * 16 + static_cast<uint64_t>(d);
           ++i;
-        } else if (size_digits_ == 0) {
-          return bad("malformed chunk size");
-        } else if (c == ';' || c == ' ' || c == '\t') {
+        } else if (size_digits_ > 0 && (c == ';' || c == ' ' || c == '\t')) {
           state_ = State::kSizeExt;
           trailer_bytes_ = 0;
           ++i;
-        } else if (c == '\r') {
+        } else if (size_digits_ > 0 && c == '\r') {
           state_ = State::kSizeLf;
           ++i;
         } else {
