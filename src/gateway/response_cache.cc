@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <functional>
 #include <utility>
 #include <vector>
@@ -62,9 +63,23 @@ void Normalize(dom::element v, std::string* out) {
     case dom::element_type::UINT64:
       AppendNumber(out, v.get_uint64().value_unsafe());
       return;
-    case dom::element_type::DOUBLE:
-      AppendNumber(out, v.get_double().value_unsafe());
+    case dom::element_type::DOUBLE: {
+      // A normal form must stay as it is when normalized again. -0.0 is 0, as -0 is (its
+      // shortest form "-0" would read back as the integer 0); a magnitude of 2^63 or more is
+      // written in exponent form (its shortest form can be all digits, which would read back as
+      // an integer, or not at all beyond 64 bits).
+      const double d = v.get_double().value_unsafe();
+      if (d == 0) {
+        out->push_back('0');
+      } else if (std::abs(d) >= 0x1p63) {
+        char buf[64];
+        auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+        out->append(buf, r.ptr);
+      } else {
+        AppendNumber(out, d);
+      }
       return;
+    }
     case dom::element_type::BOOL:
       out->append(v.get_bool().value_unsafe() ? "true" : "false");
       return;

@@ -48,6 +48,17 @@ TEST(NormalizeJsonTest, KeyOrderAndWhitespaceInsensitive) {
   EXPECT_EQ(*NormalizeJson(R"({"k":"\u0041\u000a"})"), *esc);  // one form per string
   EXPECT_EQ(*NormalizeJson("[1.50, 2e3, -0, 18446744073709551615]"),
             "[1.5,2000,0,18446744073709551615]");
+  // Negative zero, as an integer or not, is 0, and a normal form normalizes to itself (fuzzer).
+  EXPECT_EQ(*NormalizeJson(R"({"mo":[[1,2,-0.0,-0e5,0.0,-0]]})"), R"({"mo":[[1,2,0,0,0,0]]})");
+  for (const char* json : {R"([-0.0])", R"([1.0,-2.50,1e300,-1e-300,1234567890123456789.0])",
+                           R"([10000000000000002000.0,1.8446744073709552e19,-3e25])",
+                           R"([0.944674407770992e19,-0.944674407770992e19,-119])"}) {
+    auto once = NormalizeJson(json);
+    ASSERT_TRUE(once.ok()) << json;
+    EXPECT_EQ(*NormalizeJson(*once), *once) << json;
+  }
+  EXPECT_EQ(*NormalizeJson("[1.8446744073709552e19, 9223372036854775808.0]"),
+            "[1.8446744073709552e+19,9.223372036854776e+18]");
   EXPECT_FALSE(NormalizeJson("{\"a\":").ok());
   EXPECT_FALSE(NormalizeJson("{\"a\":1} x").ok());
 }
