@@ -33,7 +33,8 @@
 namespace bursar::gateway {
 
 // Key order- and whitespace-insensitive JSON text (sorted keys, no spacing, strings re-escaped
-// minimally, numbers in their shortest round-trip form: 1.50 and 1.5 are the same).
+// minimally, numbers in their shortest round-trip form: 1.50 and 1.5 are the same, -0.0 is 0,
+// magnitudes of 2^63 and more in exponent form). Normalizing a normal form gives it back.
 StatusOr<std::string> NormalizeJson(std::string_view json);
 
 // Lowercase hex SHA-256 of route + '\n' + NormalizeJson(body).
