@@ -26,35 +26,11 @@ source bench/gateway_common.sh
 bench_scratch bursar-bench-gw
 
 UP=$(free_port); PROXY=$(free_port); BURSAR=$(free_port); PORTKEY=$(free_port)
-ANSWER=$BENCH_ANSWER
 
 # --- the upstream and the plain reverse proxy: two nginx instances (separate processes, as
 # bursar and Portkey are separate from the upstream) ---
-nginx_conf() {  # NAME SERVER-BLOCK
-  mkdir -p "$WORK/$1"
-  cat > "$WORK/$1/nginx.conf" <<NGINX
-worker_processes ${NGINX_WORKERS:-$WORKERS};
-pid $WORK/$1/nginx.pid;
-error_log $WORK/$1/error.log warn;
-daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/$1/body;
-  proxy_temp_path $WORK/$1/proxy;
-  fastcgi_temp_path $WORK/$1/fastcgi;
-  uwsgi_temp_path $WORK/$1/uwsgi;
-  scgi_temp_path $WORK/$1/scgi;
-  keepalive_requests 1000000;
-  $2
-}
-NGINX
-  nginx -c "$WORK/$1/nginx.conf" -p "$WORK/$1" &
-  PIDS+=($!)
-}
-nginx_conf upstream "server { listen 127.0.0.1:$UP reuseport; location / { default_type application/json; return 200 '$ANSWER'; } }"
-nginx_conf proxy "upstream model { server 127.0.0.1:$UP; keepalive 256; }
-  server { listen 127.0.0.1:$PROXY reuseport; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+nginx_conf upstream "$(upstream_server "$UP")"
+nginx_conf proxy "$(proxy_server "$PROXY" "$UP")"
 
 # --- bursar on a one-model configuration (a Git repository) ---
 KEY=$BENCH_KEY

@@ -18,6 +18,40 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
+# nginx_conf NAME SERVER-BLOCKS: starts an nginx (WORKERS or NGINX_WORKERS worker processes)
+# with its files under $WORK/NAME; added to PIDS.
+nginx_conf() {
+  mkdir -p "$WORK/$1"
+  cat > "$WORK/$1/nginx.conf" <<NGINX
+worker_processes ${NGINX_WORKERS:-$WORKERS};
+pid $WORK/$1/nginx.pid;
+error_log $WORK/$1/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/$1/body;
+  proxy_temp_path $WORK/$1/proxy;
+  fastcgi_temp_path $WORK/$1/fastcgi;
+  uwsgi_temp_path $WORK/$1/uwsgi;
+  scgi_temp_path $WORK/$1/scgi;
+  keepalive_requests 1000000;
+  $2
+}
+NGINX
+  nginx -c "$WORK/$1/nginx.conf" -p "$WORK/$1" &
+  PIDS+=($!)
+}
+# The server blocks: the upstream (a fixed chat completion) on PORT, and a plain reverse proxy on
+# PORT to the upstream on UP_PORT (keep-alive pool).
+upstream_server() {  # PORT
+  echo "server { listen 127.0.0.1:$1 reuseport; location / { default_type application/json; return 200 '$BENCH_ANSWER'; } }"
+}
+proxy_server() {  # PORT UP_PORT
+  echo "upstream model { server 127.0.0.1:$2; keepalive 256; }
+  server { listen 127.0.0.1:$1 reuseport; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {  # PORT [TRIES of 0.1 s]
   for _ in $(seq "${2:-100}"); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done
