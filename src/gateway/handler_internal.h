@@ -51,7 +51,16 @@ class GatewayHandler final : public RequestHandler {
 
   // proxy.cc
   Awaitable<void> HandleInference(RequestKind kind, HttpRequest& req, ResponseWriter& out);
-  Awaitable<bool> Admit(Exchange& x, HttpRequest& req, ResponseWriter& out);
+  // Why a request is not admitted: the error response for the caller to send.
+  struct Refusal {
+    int status;
+    std::string message;
+    std::string_view type, code;
+    HeaderList headers;
+  };
+  // Route, target, estimate, rate limit and budget reservation for x; a refusal when one of them
+  // turns the request away (x's reservations released).
+  std::optional<Refusal> Admit(Exchange& x);
   Awaitable<bool> TryCache(Exchange& x, const std::string& cache_key, ResponseWriter& out);
   Awaitable<void> Proxy(Exchange& x, HttpRequest& req, const std::string& cache_key,
                         ResponseWriter& out);

@@ -169,7 +169,11 @@ Awaitable<void> GatewayHandler::HandleInference(RequestKind kind, HttpRequest& r
     co_return;
   }
   x.parsed = std::move(parsed).value();
-  if (!co_await Admit(x, req, out)) co_return;
+  if (std::optional<Refusal> refusal = Admit(x)) {
+    co_await SendError(out, &x, refusal->status, refusal->message, refusal->type, refusal->code,
+                       std::move(refusal->headers));
+    co_return;
+  }
 
   std::string cache_key;
   if (x.route->cache.enabled && !x.parsed.stream && services_.cache) {
@@ -180,18 +184,19 @@ Awaitable<void> GatewayHandler::HandleInference(RequestKind kind, HttpRequest& r
   co_await Proxy(x, req, cache_key, out);
 }
 
-Awaitable<bool> GatewayHandler::Admit(Exchange& x, HttpRequest& req, ResponseWriter& out) {
+std::optional<GatewayHandler::Refusal> GatewayHandler::Admit(Exchange& x) {
   x.route = x.snap->FindRoute(x.parsed.model);
   bool allowed =
       x.route && (x.key->routes.empty() || std::find(x.key->routes.begin(), x.key->routes.end(),
                                                      x.parsed.model) != x.key->routes.end());
   if (!allowed) {
     x.route = nullptr;
-    co_await SendError(
-        out, &x, 404,
+    return Refusal{
+        404,
         "The model `" + x.parsed.model + "` does not exist or you do not have access to it.",
-        "invalid_request_error", "model_not_found");
-    co_return false;
+        "invalid_request_error",
+        "model_not_found",
+        {}};
   }
   auto pick = [&]() {
     x.primary = x.snap->FindModel(PickTarget(*x.route, x.routing_hash));
@@ -199,8 +204,7 @@ Awaitable<bool> GatewayHandler::Admit(Exchange& x, HttpRequest& req, ResponseWri
     return x.primary != nullptr;
   };
   if (x.route->targets.empty() || !pick()) {
-    co_await SendError(out, &x, 500, "route has no usable target", "server_error", "bad_route");
-    co_return false;
+    return Refusal{500, "route has no usable target", "server_error", "bad_route", {}};
   }
   const config::RateLimits& limits = x.key->rate_limits;
   if (services_.rate_limiter && (limits.requests_per_minute > 0 || limits.tokens_per_minute > 0)) {
@@ -211,11 +215,10 @@ Awaitable<bool> GatewayHandler::Admit(Exchange& x, HttpRequest& req, ResponseWri
       auto secs = (d.retry_after.count() + 999) / 1000;
       HeaderList extra;
       extra.emplace_back("retry-after", std::to_string(secs < 1 ? 1 : secs));
-      co_await SendError(out, &x, 429,
-                         "Rate limit reached for " + std::string(d.limit) + " per minute on key " +
-                             x.key->meta.name + ". Retry after " + std::to_string(secs) + "s.",
-                         "requests", "rate_limit_exceeded", std::move(extra));
-      co_return false;
+      return Refusal{429,
+                     "Rate limit reached for " + std::string(d.limit) + " per minute on key " +
+                         x.key->meta.name + ". Retry after " + std::to_string(secs) + "s.",
+                     "requests", "rate_limit_exceeded", std::move(extra)};
     }
     x.rate_charged = true;
   }
@@ -250,13 +253,12 @@ Awaitable<bool> GatewayHandler::Admit(Exchange& x, HttpRequest& req, ResponseWri
       HeaderList extra;
       extra.emplace_back("x-bursar-budget", d.budget);
       extra.emplace_back("retry-after", std::to_string(wait > 0 ? wait : 1));
-      co_await SendError(out, &x, 429, message, "insufficient_quota", "budget_exceeded",
-                         std::move(extra));
-      co_return false;
+      return Refusal{429, std::move(message), "insufficient_quota", "budget_exceeded",
+                     std::move(extra)};
     }
     x.reservation.emplace(std::move(d.reservation));
   }
-  co_return true;
+  return std::nullopt;
 }
 
 Awaitable<bool> GatewayHandler::TryCache(Exchange& x, const std::string& cache_key,
