@@ -22,26 +22,7 @@ source bench/gateway_common.sh
 bench_scratch bursar-bench-ir
 
 UP=$(free_port); BURSAR=$(free_port)
-mkdir -p "$WORK/up"
-cat > "$WORK/up/nginx.conf" <<NGINX
-worker_processes 1;
-pid $WORK/up/nginx.pid;
-error_log $WORK/up/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/up/body;
-  proxy_temp_path $WORK/up/proxy;
-  fastcgi_temp_path $WORK/up/fastcgi;
-  uwsgi_temp_path $WORK/up/uwsgi;
-  scgi_temp_path $WORK/up/scgi;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { default_type application/json; return 200 '$BENCH_ANSWER'; } }
-}
-NGINX
-nginx -c "$WORK/up/nginx.conf" -p "$WORK/up" &
-PIDS+=($!)
+NGINX_WORKERS=1 nginx_conf up "$(upstream_server "$UP")"  # one worker: the upstream is not measured
 
 mkdir -p "$WORK/data"
 bench_repo "$WORK/repo" "$UP"
