@@ -18,10 +18,10 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 WORKERS=${WORKERS:-$(nproc)}
 [ -x "$BURSAR_BIN" ] || { echo "bench: build bursar first (scripts/build.sh) or set BURSAR_BIN" >&2; exit 2; }
-for tool in wrk nginx python3 ss; do
+for tool in wrk nginx python3; do
   command -v "$tool" >/dev/null || { echo "bench: needs $tool (scripts/setup.sh)" >&2; exit 2; }
 done
-if [ -n "${PERF:-}" ] && ! command -v perf >/dev/null; then echo "bench: PERF=1 needs perf" >&2; exit 2; fi
+if [ -n "${PERF:-}" ] && ! command -v perf >/dev/null; then echo "bench: PERF=1 needs perf (Debian package linux-perf)" >&2; exit 2; fi
 
 source bench/gateway_common.sh
 bench_scratch bursar-bench-profile
