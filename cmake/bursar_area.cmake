@@ -1,11 +1,14 @@
-# bursar_area(NAME DEPS dep...)
+# bursar_area(NAME [HOT] DEPS dep...)
 #
 # Declares one area of the code base: every *.cc in the calling folder except *_test.cc and
 # *_fuzz.cc becomes the static library bursar_NAME; every *_test.cc becomes part of the test
 # binary NAME_test (GoogleTest, discovered by ctest); every *_fuzz.cc becomes a libFuzzer target
 # NAME_fuzz when BURSAR_FUZZ is on. Adding a file needs no edit here (CONFIGURE_DEPENDS).
+# HOT: the area is on the gateway's request path; its library is compiled with -O3 in the
+# optimised build types (bench/gateway_instructions.sh: about 4.5 % fewer worker instructions
+# per request than -O2; the tests and the other areas keep -O2, which builds faster).
 function(bursar_area name)
-  cmake_parse_arguments(ARG "" "" "DEPS;TEST_DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "HOT" "" "DEPS;TEST_DEPS" ${ARGN})
   file(GLOB all_sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
   set(lib_sources "")
   set(test_sources "")
@@ -23,6 +26,9 @@ function(bursar_area name)
   add_library(bursar_${name} STATIC ${lib_sources})
   target_include_directories(bursar_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(bursar_${name} PUBLIC ${ARG_DEPS})
+  if(ARG_HOT)
+    target_compile_options(bursar_${name} PRIVATE $<$<CONFIG:Release,RelWithDebInfo>:-O3>)
+  endif()
 
   if(BURSAR_TESTS AND test_sources AND NOT BURSAR_FUZZ)
     add_executable(${name}_test ${test_sources})
