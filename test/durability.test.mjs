@@ -72,6 +72,9 @@ test('200 concurrent requests at a budget that fits 50: overspend at most one re
     const b = blocked[0].reason;
     assert.equal(b.code, 'budget_exceeded');
     assert.match(b.error.message, /budgeted-daily/);
+    assert.equal(b.headers['x-bursar-budget'], 'budgeted-daily');
+    assert.ok(Number(b.headers['retry-after']) >= 1);
+    assert.match(b.headers['x-request-id'], /^req_[0-9a-f]{28}$/);
     assert.match(b.error.message, /resets at \d{4}-\d\d-\d\dT00:00:00Z/);
     let spent = 0;
     for (let i = 0; i < 100; i++) {

@@ -204,6 +204,7 @@ test('cache: an identical request is answered from cache, free, saving its cost'
   const second = await client().chat.completions.create({ messages: body.messages, model: 'cached' }).withResponse();
   assert.equal(second.response.headers.get('x-bursar-cache'), 'hit');
   assert.equal(second.response.headers.get('x-bursar-cost-micros'), '0');
+  assert.equal(second.response.headers.get('x-bursar-saved-micros'), '80');
   assert.equal(upstream.stats.requests.ok, before);
   assert.deepEqual(second.data.choices, first.data.choices);
   const row = await spendRow(second.response.headers.get('x-request-id'));

@@ -70,11 +70,13 @@ std::string GatewayHandler::NewRequestId() {
   return id;
 }
 
-HeaderList GatewayHandler::BaseHeaders(const Exchange& x) const {
-  HeaderList h;
-  h.reserve(5);
+ResponseFields GatewayHandler::BaseHeaders(const Exchange& x) const {
+  ResponseFields h;
   if (!x.request_id.empty()) h.emplace_back("x-request-id", x.request_id);
-  if (x.snap) h.emplace_back("x-bursar-commit", x.snap->commit.empty() ? "none" : x.snap->commit);
+  if (x.snap) {
+    h.emplace_back("x-bursar-commit",
+                   x.snap->commit.empty() ? std::string_view("none") : x.snap->commit);
+  }
   if (!x.downgraded_from.empty()) h.emplace_back("x-bursar-downgraded-from", x.downgraded_from);
   return h;
 }
@@ -90,12 +92,14 @@ void GatewayHandler::Finish(Exchange& x, std::string_view model, int status) {
 Awaitable<void> GatewayHandler::SendError(ResponseWriter& out, Exchange* x, int status,
                                           std::string_view message, std::string_view type,
                                           std::string_view code, HeaderList headers) {
+  ResponseFields fields;
   if (x) {
-    HeaderList base = BaseHeaders(*x);
-    headers.insert(headers.begin(), base.begin(), base.end());
+    fields = BaseHeaders(*x);
     Finish(*x, x->primary ? std::string_view(x->primary->model->meta.name) : "", status);
   }
-  co_await out.Send(status, headers, "application/json", ErrorJson(message, type, code));
+  for (const auto& [name, value] : headers) fields.emplace_back(name, value);
+  std::string body = ErrorJson(message, type, code);
+  co_await out.Send(status, fields, "application/json", body);
 }
 
 Awaitable<void> GatewayHandler::Handle(HttpRequest& req, ResponseWriter& out) {
@@ -158,7 +162,9 @@ Awaitable<void> GatewayHandler::HandleModels(HttpRequest& req, ResponseWriter& o
                        "invalid_api_key");
     co_return;
   }
-  co_await out.Send(200, BaseHeaders(x), "application/json", x.snap->ModelsJson(*x.key));
+  ResponseFields fields = BaseHeaders(x);
+  std::string body = x.snap->ModelsJson(*x.key);
+  co_await out.Send(200, fields, "application/json", body);
 }
 
 Awaitable<void> GatewayHandler::HandleMetrics(ResponseWriter& out) {

@@ -1,6 +1,7 @@
 // Internal to handler.cc and proxy.cc: the per-worker handler class. See handler.h.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -33,6 +34,12 @@ struct Exchange {
   bool rate_charged = false;
 };
 
+// A response's header fields: views into the Exchange, its snapshot and the sender's locals, held
+// on the stack (the most a response sends is 7), passed to ResponseWriter as they are.
+struct ResponseFields : boost::container::small_vector<HeaderField, 8> {
+  operator HeaderFields() const { return {data(), size()}; }  // NOLINT(google-explicit-constructor)
+};
+
 class GatewayHandler final : public RequestHandler {
  public:
   GatewayHandler(GatewayServices& services, asio::io_context& ioc, int worker_index);
@@ -46,7 +53,8 @@ class GatewayHandler final : public RequestHandler {
   Awaitable<void> HandleAdmin(HttpRequest& req, ResponseWriter& out);
   Awaitable<void> HandleMetrics(ResponseWriter& out);
   std::string NewRequestId();
-  HeaderList BaseHeaders(const Exchange& x) const;
+  // x-request-id, x-bursar-commit and x-bursar-downgraded-from, as views into x.
+  ResponseFields BaseHeaders(const Exchange& x) const;
   void Finish(Exchange& x, std::string_view model, int status);
 
   // proxy.cc

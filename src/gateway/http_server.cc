@@ -27,6 +27,7 @@ struct SessionState {
   TcpSocket* socket = nullptr;
   bool busy = false;
   OpDeadline deadline;
+  std::string head;  // the response head being written (its capacity kept between requests)
 };
 
 struct Worker {
@@ -43,7 +44,7 @@ struct Worker {
   std::atomic<int> open{0};
 };
 
-void AppendHeaderBlock(std::string& out, int status, const HeaderList& headers,
+void AppendHeaderBlock(std::string& out, int status, HeaderFields headers,
                        std::string_view content_type, bool close) {
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, status);
@@ -77,13 +78,13 @@ class ConnectionWriter final : public ResponseWriter {
   bool completed() const { return completed_; }
   bool started() const override { return started_; }
 
-  Awaitable<bool> Send(int status, const HeaderList& headers, std::string_view content_type,
+  Awaitable<bool> Send(int status, HeaderFields headers, std::string_view content_type,
                        std::string_view body) override {
     if (started_ || failed_) co_return false;
     started_ = true;
     bool close = !keep_alive();
-    std::string head;
-    head.reserve(256);
+    std::string& head = state_.head;
+    head.clear();
     AppendHeaderBlock(head, status, headers, content_type, close);
     char num[24];
     auto [end, ec] = std::to_chars(num, num + sizeof num, body.size());
@@ -97,14 +98,14 @@ class ConnectionWriter final : public ResponseWriter {
     co_return ok;
   }
 
-  Awaitable<bool> BeginChunked(int status, const HeaderList& headers,
+  Awaitable<bool> BeginChunked(int status, HeaderFields headers,
                                std::string_view content_type) override {
     if (started_ || failed_) co_return false;
     started_ = true;
     bool close = !keep_alive();
     closing_ = close;
-    std::string head;
-    head.reserve(256);
+    std::string& head = state_.head;
+    head.clear();
     AppendHeaderBlock(head, status, headers, content_type, close);
     head += "Transfer-Encoding: chunked\r\n\r\n";
     std::array<asio::const_buffer, 1> bufs{asio::buffer(head)};

@@ -41,9 +41,9 @@ struct ServerOptions {
 class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
-  virtual Awaitable<bool> Send(int status, const HeaderList& headers, std::string_view content_type,
+  virtual Awaitable<bool> Send(int status, HeaderFields headers, std::string_view content_type,
                                std::string_view body) = 0;
-  virtual Awaitable<bool> BeginChunked(int status, const HeaderList& headers,
+  virtual Awaitable<bool> BeginChunked(int status, HeaderFields headers,
                                        std::string_view content_type) = 0;
   virtual Awaitable<bool> WriteChunk(std::string_view data) = 0;
   virtual Awaitable<bool> EndChunked() = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,10 @@
 namespace bursar::gateway {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// Response header fields to send, as views (name, value): what they point into must stay alive
+// until the send returns (a coroutine's locals do).
+using HeaderField = std::pair<std::string_view, std::string_view>;
+using HeaderFields = std::span<const HeaderField>;
 
 struct HttpRequest {
   std::string_view method;         // "GET", "POST", ...

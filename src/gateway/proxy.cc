@@ -273,10 +273,11 @@ Awaitable<bool> GatewayHandler::TryCache(Exchange& x, const std::string& cache_k
     co_return true;
   }
   metrics_.RecordCacheHit(x.route->meta.name, hit->cost);
-  HeaderList h = BaseHeaders(x);
+  const std::string saved = std::to_string(hit->cost);
+  ResponseFields h = BaseHeaders(x);
   h.emplace_back("x-bursar-cost-micros", "0");
   h.emplace_back("x-bursar-cache", "hit");
-  h.emplace_back("x-bursar-saved-micros", std::to_string(hit->cost));
+  h.emplace_back("x-bursar-saved-micros", saved);
   co_await out.Send(200, h, ContentTypeOr(hit->content_type), hit->body);
   Finish(x, model->model->meta.name, 200);
   co_return true;
@@ -362,8 +363,9 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
                                  "server_error", "ledger_unavailable");
               co_return;
             }
-            HeaderList h = BaseHeaders(x);
-            h.emplace_back("x-bursar-cost-micros", std::to_string(cost.total));
+            const std::string cost_text = std::to_string(cost.total);
+            ResponseFields h = BaseHeaders(x);
+            h.emplace_back("x-bursar-cost-micros", cost_text);
             h.emplace_back("x-bursar-model", m->model->meta.name);
             if (!cache_key.empty()) {
               h.emplace_back("x-bursar-cache", "miss");
@@ -395,7 +397,7 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
                                  "server_error", "ledger_unavailable");
               co_return;
             }
-            HeaderList h = BaseHeaders(x);
+            ResponseFields h = BaseHeaders(x);
             h.emplace_back("x-bursar-cost-micros", "0");
             co_await out.Send(code, h, ContentTypeOr(r.content_type()), answer);
             Finish(x, m->model->meta.name, code);
@@ -423,7 +425,7 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
 
 Awaitable<void> GatewayHandler::RelayStream(Exchange& x, const ModelEntry& m, UpstreamResponse& r,
                                             ResponseWriter& out) {
-  HeaderList h = BaseHeaders(x);
+  ResponseFields h = BaseHeaders(x);
   h.emplace_back("cache-control", "no-cache");
   h.emplace_back("x-bursar-model", m.model->meta.name);
   bool client_ok = co_await out.BeginChunked(200, h, "text/event-stream");
