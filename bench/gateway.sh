@@ -7,12 +7,18 @@
 # with wrk at the same payload. Prints a table (throughput, latency, and each target's CPU time per
 # request, read from /proc: less sensitive to other load on the machine), the ratios, and last:
 #   gateway: bursar/nginx_rps=R bursar/portkey_rps=R added_p50_us=N
-# Usage: bench/gateway.sh   (env: BURSAR_BIN, DURATION=10s, CONNS=64, MODERATE_CONNS=4, WORKERS)
+# Every target is measured in each of ROUNDS rounds (in turn, so that each round sees the machine
+# in about the same state); the table holds each figure's median over the rounds, and each ratio
+# is the median of the rounds' ratios: a drift of the shared machine between two runs moves one
+# round, not the result.
+# Usage: bench/gateway.sh   (env: BURSAR_BIN, ROUNDS=3, DURATION=5s, CONNS=64, MODERATE_CONNS=4,
+#                            WORKERS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BURSAR_BIN=${BURSAR_BIN:-$ROOT/build/bursar}
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 MODERATE_CONNS=${MODERATE_CONNS:-4}
 WORKERS=${WORKERS:-$(nproc)}
@@ -102,29 +108,47 @@ print(f"{rps:.0f} {p50:.0f} {p99:.0f} {ticks / hz * 1e6 / max(requests, 1):.1f}"
 PY
 }
 
-# Warm up each target, then measure throughput (CONNS) and latency at moderate load.
+# Warm up each target, then in each round measure throughput (CONNS) and latency at moderate load.
 for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
   set -- $t
   wrk -t1 -c8 -d2s -s "$WORK/post.lua" "http://127.0.0.1:$2/v1/chat/completions" > /dev/null
 done
-declare -A RPS P50 P99 MP50 MP99 CPU
-for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
-  set -- $t
-  read -r RPS[$1] P50[$1] P99[$1] CPU[$1] < <(run "$1" "$2" "$CONNS")
-  read -r _ MP50[$1] MP99[$1] _ < <(run "$1" "$2" "$MODERATE_CONNS")
+for round in $(seq "$ROUNDS"); do
+  for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do
+    set -- $t
+    read -r rps p50 p99 cpu < <(run "$1" "$2" "$CONNS")
+    read -r _ mp50 mp99 _ < <(run "$1" "$2" "$MODERATE_CONNS")
+    echo "$round $1 $rps $p50 $p99 $mp50 $mp99 $cpu" >> "$WORK/rounds.txt"
+  done
 done
 
-printf '\n%-8s %12s %10s %10s %14s %14s %16s\n' target "rps(c=$CONNS)" p50_us p99_us "p50_us(c=$MODERATE_CONNS)" "p99_us(c=$MODERATE_CONNS)" "cpu_us/req(c=$CONNS)"
-for n in direct nginx bursar portkey; do
-  printf '%-8s %12s %10s %10s %14s %14s %16s\n' "$n" "${RPS[$n]}" "${P50[$n]}" "${P99[$n]}" "${MP50[$n]}" "${MP99[$n]}" "${CPU[$n]}"
-done
 records=$(sqlite3 "$WORK/data/ledger.db" 'select count(*) from spend' 2>/dev/null || echo "?")
-echo "bursar spend records written during the run: $records (plus any still in the log)"
-echo "CPU per request at c=$CONNS (the target's processes, user + system): bursar ${CPU[bursar]} us, nginx proxy ${CPU[nginx]} us, upstream ${CPU[direct]} us, Portkey ${CPU[portkey]} us"
-python3 - "${RPS[bursar]}" "${RPS[nginx]}" "${RPS[portkey]}" "${MP50[bursar]}" "${MP50[direct]}" "${MP50[nginx]}" <<'PY'
-import sys
-b, n, p, bp50, dp50, np50 = map(float, sys.argv[1:])
-print(f"ratios: bursar/nginx rps {b/n:.2f}, bursar/portkey rps {b/p:.1f}, "
-      f"added p50 at moderate load: bursar {bp50-dp50:.0f} us, nginx {np50-dp50:.0f} us")
-print(f"gateway: bursar/nginx_rps={b/n:.2f} bursar/portkey_rps={b/p:.1f} added_p50_us={bp50-dp50:.0f}")
+python3 - "$WORK/rounds.txt" "$CONNS" "$MODERATE_CONNS" "$records" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1])]
+conns, moderate, records = sys.argv[2], sys.argv[3], sys.argv[4]
+by = {}  # target -> round -> figures
+for r, name, *v in rows:
+    by.setdefault(name, {})[int(r)] = [float(x) for x in v]
+med = lambda xs: statistics.median(xs)
+fig = lambda name, i: med([v[i] for v in by[name].values()])
+rounds = sorted(by['bursar'])
+print(f"\n{len(rounds)} rounds; each figure is the median over the rounds")
+print('%-8s %12s %10s %10s %14s %14s %16s' % ('target', f'rps(c={conns})', 'p50_us', 'p99_us',
+      f'p50_us(c={moderate})', f'p99_us(c={moderate})', f'cpu_us/req(c={conns})'))
+for n in ('direct', 'nginx', 'bursar', 'portkey'):
+    print('%-8s %12.0f %10.0f %10.0f %14.0f %14.0f %16.1f' % ((n,) + tuple(fig(n, i) for i in range(6))))
+per_round = lambda f: [f(r) for r in rounds]
+bn = per_round(lambda r: by['bursar'][r][0] / by['nginx'][r][0])
+bp = per_round(lambda r: by['bursar'][r][0] / by['portkey'][r][0])
+ba = per_round(lambda r: by['bursar'][r][3] - by['direct'][r][3])
+na = per_round(lambda r: by['nginx'][r][3] - by['direct'][r][3])
+print(f"bursar spend records written during the run: {records} (plus any still in the log)")
+print(f"CPU per request at c={conns} (the target's processes, user + system): bursar {fig('bursar', 5):.1f} us, "
+      f"nginx proxy {fig('nginx', 5):.1f} us, upstream {fig('direct', 5):.1f} us, Portkey {fig('portkey', 5):.1f} us")
+print("per round: bursar/nginx rps " + " ".join(f"{x:.2f}" for x in bn) +
+      "; added p50 us " + " ".join(f"{x:.0f}" for x in ba))
+print(f"ratios: bursar/nginx rps {med(bn):.2f}, bursar/portkey rps {med(bp):.1f}, "
+      f"added p50 at moderate load: bursar {med(ba):.0f} us, nginx {med(na):.0f} us")
+print(f"gateway: bursar/nginx_rps={med(bn):.2f} bursar/portkey_rps={med(bp):.1f} added_p50_us={med(ba):.0f}")
 PY
