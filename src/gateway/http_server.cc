@@ -14,6 +14,10 @@
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
+
+// Literals with their length known at compile time: appended without a strlen.
+using namespace std::string_view_literals;
+
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -48,23 +52,23 @@ void AppendHeaderBlock(std::string& out, int status, HeaderFields headers,
                        std::string_view content_type, bool close) {
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, status);
-  out += "HTTP/1.1 ";
+  out += "HTTP/1.1 "sv;
   out.append(num, end);
   out += ' ';
   out += ReasonPhrase(status);
-  out += "\r\n";
+  out += "\r\n"sv;
   if (!content_type.empty()) {
-    out += "Content-Type: ";
+    out += "Content-Type: "sv;
     out += content_type;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
   for (const auto& [name, value] : headers) {
     out += name;
-    out += ": ";
+    out += ": "sv;
     out += value;
-    out += "\r\n";
+    out += "\r\n"sv;
   }
-  if (close) out += "Connection: close\r\n";
+  if (close) out += "Connection: close\r\n"sv;
 }
 
 class ConnectionWriter final : public ResponseWriter {
@@ -88,9 +92,9 @@ class ConnectionWriter final : public ResponseWriter {
     AppendHeaderBlock(head, status, headers, content_type, close);
     char num[24];
     auto [end, ec] = std::to_chars(num, num + sizeof num, body.size());
-    head += "Content-Length: ";
+    head += "Content-Length: "sv;
     head.append(num, end);
-    head += "\r\n\r\n";
+    head += "\r\n\r\n"sv;
     closing_ = close;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
     bool ok = co_await Write(bufs);
@@ -107,7 +111,7 @@ class ConnectionWriter final : public ResponseWriter {
     std::string& head = state_.head;
     head.clear();
     AppendHeaderBlock(head, status, headers, content_type, close);
-    head += "Transfer-Encoding: chunked\r\n\r\n";
+    head += "Transfer-Encoding: chunked\r\n\r\n"sv;
     std::array<asio::const_buffer, 1> bufs{asio::buffer(head)};
     co_return co_await Write(bufs);
   }

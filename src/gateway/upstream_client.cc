@@ -20,6 +20,9 @@
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
+
+// Literals with their length known at compile time: appended without a strlen.
+using namespace std::string_view_literals;
 namespace beast = boost::beast;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
@@ -387,29 +390,29 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
   head += ' ';
   head += target.base_path;
   head += request.path;
-  head += " HTTP/1.1\r\nHost: ";
+  head += " HTTP/1.1\r\nHost: "sv;
   head += target.host_header;
-  head += "\r\nContent-Type: application/json\r\nAccept: ";
-  head += streaming ? "text/event-stream" : "application/json";
-  head += "\r\n";
+  head += "\r\nContent-Type: application/json\r\nAccept: "sv;
+  head += streaming ? "text/event-stream"sv : "application/json"sv;
+  head += "\r\n"sv;
   if (!request.api_key.empty()) {
-    head += "Authorization: Bearer ";
+    head += "Authorization: Bearer "sv;
     head += request.api_key;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (!request.request_id.empty()) {
-    head += "x-request-id: ";
+    head += "x-request-id: "sv;
     head += request.request_id;
-    head += "\r\n";
+    head += "\r\n"sv;
   }
   if (request.method != "GET" || !request.body.empty()) {
     char num[24];
     auto [end, e] = std::to_chars(num, num + sizeof num, request.body.size());
-    head += "Content-Length: ";
+    head += "Content-Length: "sv;
     head.append(num, end);
-    head += "\r\n";
+    head += "\r\n"sv;
   }
-  head += "\r\n";
+  head += "\r\n"sv;
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(request.body)};
 
   for (int attempt = 0;; ++attempt) {
