@@ -1,7 +1,6 @@
 #include "common/money.h"
 
 #include <limits>
-
 #include <string>
 
 namespace bursar {
@@ -11,8 +10,8 @@ namespace {
 StatusOr<int64_t> Parse(std::string_view text, int scale_digits, bool round) {
   std::string_view original = text;
   auto bad = [&](std::string_view why) {
-    return InvalidArgumentError("invalid decimal \"" + std::string(original) + "\": " +
-                                std::string(why));
+    return InvalidArgumentError("invalid decimal \"" + std::string(original) +
+                                "\": " + std::string(why));
   };
   if (text.empty()) return bad("empty");
   bool negative = false;
@@ -131,6 +130,10 @@ Micros PicosToMicros(__int128 picos) {
   constexpr __int128 kDiv = 1'000'000;
   bool negative = picos < 0;
   __int128 mag = negative ? -picos : picos;
+  if (mag <= std::numeric_limits<int64_t>::max() - kDiv / 2) {  // the usual case: 64-bit division
+    const int64_t q = (static_cast<int64_t>(mag) + 500'000) / 1'000'000;
+    return negative ? -q : q;
+  }
   __int128 q = (mag + kDiv / 2) / kDiv;
   return static_cast<Micros>(negative ? -q : q);
 }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace bursar {
 namespace {
 
@@ -39,6 +41,21 @@ TEST(Money, FormatsAndConverts) {
   EXPECT_EQ(PicosToMicros(MulPicos(1000, 150'000)), 150);
   EXPECT_EQ(PicosToMicros(MulPicos(1'000'000, 150'000)), 150'000);
   EXPECT_EQ(PicosToMicros(-1'500'000), -2);
+}
+
+// Half away from zero, on both sides of the 64-bit fast path's limit.
+TEST(Money, PicosToMicrosRoundsTheSameAboveAndBelowSixtyFourBits) {
+  EXPECT_EQ(PicosToMicros(499'999), 0);
+  EXPECT_EQ(PicosToMicros(500'000), 1);
+  EXPECT_EQ(PicosToMicros(-500'000), -1);
+  EXPECT_EQ(PicosToMicros(-1'499'999), -1);
+  constexpr __int128 kMax = std::numeric_limits<int64_t>::max();
+  for (__int128 mag :
+       {kMax - 500'001, kMax - 500'000, kMax - 499'999, kMax, kMax + 1, kMax * 1000}) {
+    const __int128 want = (mag + 500'000) / 1'000'000;  // the reference, in 128 bits
+    EXPECT_EQ(PicosToMicros(mag), static_cast<int64_t>(want));
+    EXPECT_EQ(PicosToMicros(-mag), static_cast<int64_t>(-want));
+  }
 }
 
 }  // namespace
