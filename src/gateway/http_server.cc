@@ -97,9 +97,10 @@ class ConnectionWriter final : public ResponseWriter {
     head += "\r\n\r\n"sv;
     closing_ = close;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
-    bool ok = co_await Write(bufs);
-    completed_ = ok;
-    co_return ok;
+    boost::system::error_code write_error;
+    co_await StartWrite(bufs, write_error);
+    completed_ = WriteDone(write_error);
+    co_return completed_;
   }
 
   Awaitable<bool> BeginChunked(int status, HeaderFields headers,
@@ -113,7 +114,9 @@ class ConnectionWriter final : public ResponseWriter {
     AppendHeaderBlock(head, status, headers, content_type, close);
     head += "Transfer-Encoding: chunked\r\n\r\n"sv;
     std::array<asio::const_buffer, 1> bufs{asio::buffer(head)};
-    co_return co_await Write(bufs);
+    boost::system::error_code write_error;
+    co_await StartWrite(bufs, write_error);
+    co_return WriteDone(write_error);
   }
 
   Awaitable<bool> WriteChunk(std::string_view data) override {
@@ -125,28 +128,35 @@ class ConnectionWriter final : public ResponseWriter {
     *end++ = '\n';
     std::array<asio::const_buffer, 3> bufs{asio::buffer(size, end - size), asio::buffer(data),
                                            asio::buffer("\r\n", 2)};
-    co_return co_await Write(bufs);
+    boost::system::error_code write_error;
+    co_await StartWrite(bufs, write_error);
+    co_return WriteDone(write_error);
   }
 
   Awaitable<bool> EndChunked() override {
     if (!started_ || failed_) co_return false;
     std::array<asio::const_buffer, 1> bufs{asio::buffer("0\r\n\r\n", 5)};
-    bool ok = co_await Write(bufs);
-    completed_ = ok;
-    co_return ok;
+    boost::system::error_code write_error;
+    co_await StartWrite(bufs, write_error);
+    completed_ = WriteDone(write_error);
+    co_return completed_;
   }
 
   bool closing() const { return closing_; }
 
  private:
+  // Writes all of `bufs` under the write timeout: `co_await StartWrite(bufs, ec)`, then
+  // `WriteDone(ec)` says whether it went out. The write operation itself, not a coroutine
+  // around it: one coroutine frame fewer per response.
   template <typename Buffers>
-  Awaitable<bool> Write(const Buffers& bufs) {
-    boost::system::error_code ec;
+  Awaitable<size_t> StartWrite(const Buffers& bufs, boost::system::error_code& ec) {
     state_.deadline.Arm(options_.write_timeout);
-    co_await asio::async_write(*state_.socket, bufs, asio::redirect_error(use_awaitable, ec));
+    return asio::async_write(*state_.socket, bufs, asio::redirect_error(use_awaitable, ec));
+  }
+  bool WriteDone(const boost::system::error_code& ec) {
     state_.deadline.Disarm();
     if (ec) failed_ = true;
-    co_return !ec;
+    return !ec;
   }
 
   Worker& worker_;

@@ -79,16 +79,16 @@ struct UpstreamConnection {
 
   TcpSocket& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
+  // Writes all of `b`: the write operation itself, not a coroutine of its own around it (one
+  // coroutine frame fewer per call); `b` must stay valid until it completes.
   template <typename Buffers>
-  Awaitable<void> Write(const Buffers& b, boost::system::error_code& ec) {
-    if (plain) {
-      co_await asio::async_write(*plain, b, asio::redirect_error(use_awaitable, ec));
-    } else {
-      co_await asio::async_write(*secure, b, asio::redirect_error(use_awaitable, ec));
-    }
+  Awaitable<size_t> Write(const Buffers& b, boost::system::error_code& ec) {
+    return plain ? asio::async_write(*plain, b, asio::redirect_error(use_awaitable, ec))
+                 : asio::async_write(*secure, b, asio::redirect_error(use_awaitable, ec));
   }
-  // Reads what is available into `in` after `end` (compacting and growing it as needed).
-  Awaitable<void> Fill(boost::system::error_code& ec) {
+  // Reads what is available into `in` after `end` (compacting and growing it as needed):
+  // add what `co_await ReadMore(ec)` returns to `end` (as Write, the read operation itself).
+  Awaitable<size_t> ReadMore(boost::system::error_code& ec) {
     if (begin == end) begin = end = 0;
     if (in.size() - end < 4096) {
       if (begin > 0) {
@@ -99,10 +99,8 @@ struct UpstreamConnection {
       if (in.size() - end < 4096) in.resize(std::max<size_t>(in.size() * 2, kReadChunk));
     }
     auto buf = asio::buffer(in.data() + end, in.size() - end);
-    size_t n = plain
-                   ? co_await plain->async_read_some(buf, asio::redirect_error(use_awaitable, ec))
-                   : co_await secure->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
-    end += n;
+    return plain ? plain->async_read_some(buf, asio::redirect_error(use_awaitable, ec))
+                 : secure->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
   }
   // Reads the next final (non-1xx) response head and sets up its body framing. `error` is
   // set (ec clear) for a malformed head.
@@ -122,7 +120,8 @@ struct UpstreamConnection {
         error = "response headers too large";
         co_return;
       }
-      co_await Fill(ec);
+      const size_t n = co_await ReadMore(ec);
+      end += n;
       if (ec) co_return;
     }
     keep_alive = head.keep_alive;
@@ -273,7 +272,8 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
     if (conn_->body_done) co_return false;
     conn_->deadline.Arm(streaming_deadline_ ? OpDeadline::CoarseNow() + timeout_ : deadline_);
     boost::system::error_code ec;
-    co_await conn_->Fill(ec);
+    const size_t got = co_await conn_->ReadMore(ec);
+    conn_->end += got;
     conn_->deadline.Disarm();
     if (ec) {
       if (conn_->body == UpstreamConnection::Body::kUntilClose && IsDropped(ec) &&
