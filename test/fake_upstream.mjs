@@ -71,6 +71,17 @@ export async function startFakeUpstream() {
         case 'slow':
           await sleep(1500);
           break;
+        case 'split': {
+          // The head first and the body 50 ms later: the gateway has to read the body on its own.
+          const text = JSON.stringify(completion(model, USAGE_OK));
+          res.statusCode = 200;
+          res.setHeader('content-type', 'application/json');
+          res.setHeader('content-length', Buffer.byteLength(text));
+          res.flushHeaders();
+          await sleep(50);
+          res.end(text);
+          return;
+        }
         case 'flaky': {
           const id = req.headers['x-request-id'] || '';
           if (!seen.has(id)) {

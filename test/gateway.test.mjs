@@ -169,6 +169,17 @@ test('429 rate limit per key', async () => {
     (e) => { assertOpenAIError(e, 429, 'rate_limit_exceeded'); assert.ok(Number(e.headers['retry-after']) >= 1); return true; });
 });
 
+test('an answer whose body arrives after its head is read whole and billed', async () => {
+  const { data: completion, response } = await client().chat.completions
+    .create({ model: 'split', messages: hello }).withResponse();
+  assert.equal(completion.choices[0].message.content, 'Hello, world');
+  assert.equal(response.headers.get('x-bursar-cost-micros'), '80');
+  const row = await spendRow(response.headers.get('x-request-id'));
+  assert.equal(row.model, 'm-split');
+  assert.equal(row.cost_micros, 80);
+  assert.equal(row.status, 200);
+});
+
 test('502 on upstream 500, 429, dropped connection and malformed JSON; 504 on timeout', async () => {
   for (const route of ['err500', 'err429', 'drop', 'malformed']) {
     await assert.rejects(client().chat.completions.create({ model: route, messages: hello }),

@@ -340,7 +340,8 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
             co_return;
           }
           std::string answer;
-          Status read = co_await r.ReadAll(answer);
+          Status read;  // OK when the whole answer came with the head
+          if (!r.TakeWhole(answer)) read = co_await r.ReadAll(answer);
           if (read.ok()) {
             auto usage = ParseUsageFromResponse(answer);
             if (!usage.ok()) {

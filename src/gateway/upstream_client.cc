@@ -289,6 +289,21 @@ Awaitable<StatusOr<bool>> UpstreamResponse::ReadInto(std::string& out) {
   }
 }
 
+bool UpstreamResponse::TakeWhole(std::string& out, size_t max_bytes) {
+  if (!conn_ || conn_->body_done) return false;
+  UpstreamConnection& c = *conn_;
+  if (c.body != UpstreamConnection::Body::kLength || c.remaining > c.end - c.begin ||
+      c.remaining > max_bytes) {
+    return false;
+  }
+  const size_t n = static_cast<size_t>(c.remaining);
+  out.assign(c.in.data() + c.begin, n);
+  c.begin += n;
+  c.remaining = 0;
+  c.body_done = true;
+  return true;
+}
+
 Awaitable<Status> UpstreamResponse::ReadAll(std::string& out, size_t max_bytes) {
   out.clear();
   for (;;) {

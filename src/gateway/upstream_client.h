@@ -69,6 +69,10 @@ class UpstreamResponse {
   Awaitable<StatusOr<bool>> ReadSome(std::string& out);
   // Reads the rest of the body, at most max_bytes (Unavailable beyond).
   Awaitable<Status> ReadAll(std::string& out, size_t max_bytes = 64 << 20);
+  // The whole body without waiting, when all of it (a Content-Length body of at most max_bytes)
+  // arrived with the head, as a short answer does: true, with the body in `out` (replaced).
+  // False, with nothing taken, when ReadAll has to read it.
+  bool TakeWhole(std::string& out, size_t max_bytes = 64 << 20);
 
  private:
   friend class UpstreamClient;
