@@ -47,6 +47,8 @@ class GatewayHandler final : public RequestHandler {
 
  private:
   // handler.cc
+  // Every request but an inference one (see Handle).
+  Awaitable<void> HandleOther(HttpRequest& req, ResponseWriter& out);
   Awaitable<void> SendError(ResponseWriter& out, Exchange* x, int status, std::string_view message,
                             std::string_view type, std::string_view code, HeaderList headers = {});
   Awaitable<void> HandleModels(HttpRequest& req, ResponseWriter& out);
