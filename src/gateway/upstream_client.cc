@@ -102,9 +102,10 @@ struct UpstreamConnection {
     return plain ? plain->async_read_some(buf, asio::redirect_error(use_awaitable, ec))
                  : secure->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
   }
-  // Reads the next final (non-1xx) response head and sets up its body framing. `error` is
-  // set (ec clear) for a malformed head.
-  Awaitable<void> ReadHead(ResponseHead& head, boost::system::error_code& ec, std::string& error) {
+  // The next final (non-1xx) response head from the bytes received so far, its body framing set
+  // up: true. False when more bytes are needed (ReadMore, then again), or with `error` set for
+  // a malformed or too large head. Not a coroutine: the caller reads (one frame fewer).
+  bool TakeHead(ResponseHead& head, std::string& error) {
     for (;;) {
       size_t head_bytes = 0;
       HeadStatus st = begin < end ? ParseResponseHead({in.data() + begin, end - begin}, &head,
@@ -115,14 +116,12 @@ struct UpstreamConnection {
         if (head.status >= 100 && head.status < 200) continue;  // interim (100 Continue)
         break;
       }
-      if (st != HeadStatus::kIncomplete) co_return;
-      if (end - begin >= kMaxResponseHead) {
-        error = "response headers too large";
-        co_return;
+      if (st != HeadStatus::kIncomplete) {
+        if (error.empty()) error = "malformed response head";  // (the parser names the fault)
+        return false;
       }
-      const size_t n = co_await ReadMore(ec);
-      end += n;
-      if (ec) co_return;
+      if (end - begin >= kMaxResponseHead) error = "response headers too large";
+      return false;
     }
     keep_alive = head.keep_alive;
     body_done = false;
@@ -140,6 +139,7 @@ struct UpstreamConnection {
       body = Body::kUntilClose;  // ends when the upstream closes: never reused
       keep_alive = false;
     }
+    return true;
   }
   // Moves buffered body bytes to `out`; returns how many. `error` set on a malformed body.
   size_t TakeBody(std::string& out, std::string& error) {
@@ -446,7 +446,11 @@ Awaitable<StatusOr<std::unique_ptr<UpstreamResponse>>> UpstreamClient::Send(
     std::string error;
     if (!ec) {
       if (streaming) conn->deadline.Arm(OpDeadline::CoarseNow() + request.timeout);
-      co_await conn->ReadHead(head, ec, error);
+      while (!conn->TakeHead(head, error) && error.empty()) {
+        const size_t n = co_await conn->ReadMore(ec);
+        conn->end += n;
+        if (ec) break;
+      }
     }
     conn->deadline.Disarm();
     if (!ec && !error.empty()) {
