@@ -23,6 +23,7 @@ namespace bursar::gateway {
 
 // Literals with their length known at compile time: appended without a strlen.
 using namespace std::string_view_literals;
+
 namespace beast = boost::beast;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
@@ -117,7 +118,8 @@ struct UpstreamConnection {
         break;
       }
       if (st != HeadStatus::kIncomplete) {
-        if (error.empty()) error = "malformed response head";  // (the parser names the fault)
+        // The parser names the fault; this only guards against a status without one.
+        if (error.empty()) error = "malformed response head";
         return false;
       }
       if (end - begin >= kMaxResponseHead) error = "response headers too large";
