@@ -1,6 +1,7 @@
 #include <openssl/crypto.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "common/json_text.h"
@@ -13,6 +14,15 @@ namespace {
 std::string_view PathOf(std::string_view target) {
   size_t q = target.find('?');
   return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+// The inference endpoint a path names, if any.
+std::optional<RequestKind> InferenceKindOf(std::string_view path) {
+  if (path == "/v1/chat/completions" || path == "/chat/completions") {
+    return RequestKind::kChatCompletions;
+  }
+  if (path == "/v1/embeddings" || path == "/embeddings") return RequestKind::kEmbeddings;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -107,12 +117,8 @@ Awaitable<void> GatewayHandler::SendError(ResponseWriter& out, Exchange* x, int 
 // server keeps alive until the returned awaitable, run when it is co_awaited, completes.
 Awaitable<void> GatewayHandler::Handle(HttpRequest& req, ResponseWriter& out) {
   if (req.method == "POST") {
-    const std::string_view path = PathOf(req.target);
-    if (path == "/v1/chat/completions" || path == "/chat/completions") {
-      return HandleInference(RequestKind::kChatCompletions, req, out);
-    }
-    if (path == "/v1/embeddings" || path == "/embeddings") {
-      return HandleInference(RequestKind::kEmbeddings, req, out);
+    if (std::optional<RequestKind> kind = InferenceKindOf(PathOf(req.target))) {
+      return HandleInference(*kind, req, out);
     }
   }
   return HandleOther(req, out);
@@ -120,22 +126,10 @@ Awaitable<void> GatewayHandler::Handle(HttpRequest& req, ResponseWriter& out) {
 
 Awaitable<void> GatewayHandler::HandleOther(HttpRequest& req, ResponseWriter& out) {
   std::string_view path = PathOf(req.target);
-  bool post = req.method == "POST";
   bool get = req.method == "GET";
-  if (path == "/v1/chat/completions" || path == "/chat/completions") {
-    if (!post) {
-      co_await SendError(out, nullptr, 405, "use POST", "invalid_request_error",
-                         "method_not_allowed");
-      co_return;
-    }
-    co_await HandleInference(RequestKind::kChatCompletions, req, out);
-  } else if (path == "/v1/embeddings" || path == "/embeddings") {
-    if (!post) {
-      co_await SendError(out, nullptr, 405, "use POST", "invalid_request_error",
-                         "method_not_allowed");
-      co_return;
-    }
-    co_await HandleInference(RequestKind::kEmbeddings, req, out);
+  if (InferenceKindOf(path)) {  // not a POST: Handle sent those to HandleInference
+    co_await SendError(out, nullptr, 405, "use POST", "invalid_request_error",
+                       "method_not_allowed");
   } else if ((path == "/v1/models" || path == "/models") && get) {
     co_await HandleModels(req, out);
   } else if (path == "/metrics" && get) {

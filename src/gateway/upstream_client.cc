@@ -298,11 +298,9 @@ bool UpstreamResponse::TakeWhole(std::string& out, size_t max_bytes) {
       c.remaining > max_bytes) {
     return false;
   }
-  const size_t n = static_cast<size_t>(c.remaining);
-  out.assign(c.in.data() + c.begin, n);
-  c.begin += n;
-  c.remaining = 0;
-  c.body_done = true;
+  out.clear();
+  std::string error;  // none: a Content-Length body is taken as it is
+  c.TakeBody(out, error);
   return true;
 }
 
