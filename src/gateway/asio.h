@@ -3,6 +3,9 @@
 // compiled separately (BOOST_ASIO_SEPARATE_COMPILATION, see asio_impl.cc).
 #pragma once
 
+// clang-format off
+#include <utility>  // first: see above (the include sorter would move it after Asio)
+// clang-format on
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -12,7 +15,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
-#include <utility>
 
 namespace bursar::gateway {
 namespace asio = boost::asio;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/deadline.h"
+#include "gateway/drain_read.h"
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
@@ -257,7 +258,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
       if (have >= options.max_header_bytes) break;
       if (in.size() - have < 4096)
         in.resize(std::min(in.size() * 2, options.max_header_bytes + (16 << 10)));
-      size_t n = co_await socket.async_read_some(asio::buffer(in.data() + have, in.size() - have),
+      size_t n = co_await socket.async_read_some(DrainBuffer(in.data() + have, in.size() - have),
                                                  asio::redirect_error(use_awaitable, ec));
       if (ec) break;
       have += n;
@@ -312,7 +313,7 @@ Awaitable<void> Session(Worker& w, const ServerOptions& options, TcpSocket socke
         const size_t got = req.body.size();
         const size_t room = std::min(want - got, std::max<size_t>(64 << 10, got));
         req.body.resize(got + room);
-        size_t n = co_await socket.async_read_some(asio::buffer(req.body.data() + got, room),
+        size_t n = co_await socket.async_read_some(DrainBuffer(req.body.data() + got, room),
                                                    asio::redirect_error(use_awaitable, ec));
         req.body.resize(got + n);
       }

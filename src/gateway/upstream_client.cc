@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "gateway/deadline.h"
+#include "gateway/drain_read.h"
 #include "gateway/http_parser.h"
 
 namespace bursar::gateway {
@@ -99,9 +100,12 @@ struct UpstreamConnection {
       }
       if (in.size() - end < 4096) in.resize(std::max<size_t>(in.size() * 2, kReadChunk));
     }
-    auto buf = asio::buffer(in.data() + end, in.size() - end);
-    return plain ? plain->async_read_some(buf, asio::redirect_error(use_awaitable, ec))
-                 : secure->async_read_some(buf, asio::redirect_error(use_awaitable, ec));
+    if (plain) {
+      return plain->async_read_some(DrainBuffer(in.data() + end, in.size() - end),
+                                    asio::redirect_error(use_awaitable, ec));
+    }
+    return secure->async_read_some(asio::buffer(in.data() + end, in.size() - end),
+                                   asio::redirect_error(use_awaitable, ec));
   }
   // The next final (non-1xx) response head from the bytes received so far, its body framing set
   // up: true. False when more bytes are needed (ReadMore, then again), or with `error` set for
