@@ -9,7 +9,8 @@
 //   drop        closes the connection without answering
 //   malformed   200 with a body that is not JSON
 //   flaky       500 the first time it sees an x-request-id, then ok
-// GET /_stats returns {"requests": {model: count}, "authorization": {model: last header}}.
+// GET /_stats returns {"requests": {model: count}, "authorization": {model: last header}};
+// POST /_close_idle closes every idle keep-alive connection (bursar's pooled ones).
 import http from 'node:http';
 
 export const USAGE_OK = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 };
@@ -34,6 +35,11 @@ export async function startFakeUpstream() {
     if (req.method === 'GET' && req.url === '/_stats') {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(stats));
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/_close_idle') {
+      res.setHeader('connection', 'close');
+      res.end('{}', () => server.closeIdleConnections());
       return;
     }
     let chunks = [];

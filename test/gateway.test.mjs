@@ -180,6 +180,19 @@ test('an answer whose body arrives after its head is read whole and billed', asy
   assert.equal(row.status, 200);
 });
 
+test('a pooled upstream connection the upstream closed is replaced, and the request sent whole', async () => {
+  await client().chat.completions.create({ model: 'chat', messages: hello });  // pools a connection
+  const before = upstream.stats.requests.ok || 0;
+  const closed = await fetch(`http://127.0.0.1:${upstream.port}/_close_idle`, { method: 'POST' });
+  assert.equal(closed.status, 200);
+  await new Promise((r) => setTimeout(r, 100));  // bursar's pooled connection is now closed
+  const { data: completion, response } = await client().chat.completions
+    .create({ model: 'chat', messages: hello }).withResponse();
+  assert.equal(completion.choices[0].message.content, 'Hello, world');
+  assert.equal(response.headers.get('x-bursar-cost-micros'), '80');
+  assert.equal((upstream.stats.requests.ok || 0) - before, 1);
+});
+
 test('502 on upstream 500, 429, dropped connection and malformed JSON; 504 on timeout', async () => {
   for (const route of ['err500', 'err429', 'drop', 'malformed']) {
     await assert.rejects(client().chat.completions.create({ model: route, messages: hello }),

@@ -207,6 +207,46 @@ TEST(HttpServerTest, LargeBodyArrivingInPiecesIsReadWhole) {
   EXPECT_EQ(got.substr(at + 4), "POST " + body);
 }
 
+// An answer larger than the socket takes at once: the part sent without waiting, then the rest
+// once the client reads, arrive whole and in order.
+TEST(HttpServerTest, LargeAnswerToASlowReaderArrivesWhole) {
+  auto server = StartServer(milliseconds(5000), milliseconds(5000));
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  std::string body;
+  for (int i = 0; body.size() < (24 << 20); ++i) body += std::to_string(i) + ",";
+  c.Send("POST /big HTTP/1.1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n");
+  c.Send(body);
+  std::this_thread::sleep_for(milliseconds(300));  // the server's send buffer fills up
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(10000), &closed);
+  EXPECT_TRUE(closed);
+  size_t at = got.find("\r\n\r\n");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_EQ(got.size() - at - 4, body.size() + 5);
+  EXPECT_TRUE(got.compare(at + 4, std::string::npos, "POST " + body) == 0);
+}
+
+// A client that stops reading a large answer is dropped after the write timeout.
+TEST(HttpServerTest, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
+  auto server = StartEchoServer([](ServerOptions& o) { o.write_timeout = milliseconds(300); });
+  ASSERT_TRUE(server);
+  Client c(server->port());
+  ASSERT_TRUE(c.connected());
+  const std::string body(24 << 20, 'x');
+  c.Send("POST /big HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  c.Send(body);
+  std::this_thread::sleep_for(milliseconds(1500));
+  bool closed = false;
+  std::string got = c.ReadUntilClosed(milliseconds(5000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_GT(got.size(), 0u);
+  EXPECT_LT(got.size(), body.size());  // cut off: not the whole answer
+  EXPECT_EQ(server->Shutdown(milliseconds(1000)), 0);
+}
+
 TEST(HttpServerTest, OversizedAndMalformedRequestsGetTheirStatus) {
   auto server = StartServerWithLimits(1024, 64);
   ASSERT_TRUE(server);

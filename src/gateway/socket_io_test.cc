@@ -1,4 +1,4 @@
-#include "gateway/drain_read.h"
+#include "gateway/socket_io.h"
 
 #include <dlfcn.h>
 #include <gtest/gtest.h>
@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -32,7 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // A loopback connection: `server` is the Asio socket under test, `client` a blocking descriptor.
-class DrainReadTest : public ::testing::Test {
+class SocketIoTest : public ::testing::Test {
  protected:
   void SetUp() override {
     TcpAcceptor acceptor(ioc_.get_executor(), {asio::ip::address_v4::loopback(), 0});
@@ -91,7 +92,7 @@ class DrainReadTest : public ::testing::Test {
     ClientSend(data);                  \
   }
 
-TEST_F(DrainReadTest, ReadAfterAShortReadWaitsForTheSocketWithoutATryingRecv) {
+TEST_F(SocketIoTest, ReadAfterAShortReadWaitsForEpollWithoutTryingRecv) {
   // The first read tries recv (EAGAIN: nothing sent yet), then reads once epoll reports data.
   // (Data sent before the first read would leave a stale edge from the socket's registration.)
   int calls = 0;
@@ -104,7 +105,7 @@ TEST_F(DrainReadTest, ReadAfterAShortReadWaitsForTheSocketWithoutATryingRecv) {
   EXPECT_EQ(calls, kDrainReadsSupported ? 1 : 2);
 }
 
-TEST_F(DrainReadTest, APlainBufferStillTriesRecvFirst) {
+TEST_F(SocketIoTest, APlainBufferStillTriesRecvFirst) {
   // The behaviour DrainBuffer avoids, so that the test above can tell the two apart.
   int calls = 0;
   ASSERT_EQ(ReadOnce(asio::buffer(buf_, sizeof buf_), &calls, LATER("hello")), "hello");
@@ -112,7 +113,7 @@ TEST_F(DrainReadTest, APlainBufferStillTriesRecvFirst) {
   EXPECT_EQ(calls, 2);  // one EAGAIN, then the read after epoll
 }
 
-TEST_F(DrainReadTest, BytesThatArriveBeforeTheNextReadStartsAreNotLost) {
+TEST_F(SocketIoTest, BytesThatArriveBeforeTheNextReadStartsAreNotLost) {
   int calls = 0;
   ASSERT_EQ(ReadOnce(DrainBuffer(buf_, sizeof buf_), &calls, LATER("hello")), "hello");
   // Arrives after the short read and before the next read is queued: the edge it raises is
@@ -122,7 +123,7 @@ TEST_F(DrainReadTest, BytesThatArriveBeforeTheNextReadStartsAreNotLost) {
   EXPECT_EQ(ReadOnce(DrainBuffer(buf_, sizeof buf_), &calls), "early");
 }
 
-TEST_F(DrainReadTest, AFullBufferLeavesTheNextReadSpeculative) {
+TEST_F(SocketIoTest, AFullBufferLeavesTheNextReadSpeculative) {
   ClientSend(std::string(sizeof buf_, 'a') + "tail");
   int calls = 0;
   ASSERT_EQ(ReadOnce(DrainBuffer(buf_, sizeof buf_), &calls), std::string(sizeof buf_, 'a'));
@@ -131,7 +132,7 @@ TEST_F(DrainReadTest, AFullBufferLeavesTheNextReadSpeculative) {
   EXPECT_EQ(calls, 1);
 }
 
-TEST_F(DrainReadTest, EndOfStreamAfterAShortReadIsReported) {
+TEST_F(SocketIoTest, EndOfStreamAfterAShortReadIsReported) {
   int calls = 0;
   ASSERT_EQ(ReadOnce(DrainBuffer(buf_, sizeof buf_), &calls, LATER("bye")), "bye");
   auto close_later = [this] {
@@ -140,6 +141,53 @@ TEST_F(DrainReadTest, EndOfStreamAfterAShortReadIsReported) {
   };
   std::string eof = ReadOnce(DrainBuffer(buf_, sizeof buf_), &calls, close_later);
   EXPECT_EQ(eof, "<error: " + boost::system::error_code(asio::error::eof).message() + ">");
+}
+
+TEST(ConsumeSentTest, DropsSentBytesAcrossBuffers) {
+  std::string a = "head", b = "body";
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(a), asio::buffer(b)};
+  EXPECT_FALSE(ConsumeSent(bufs, 0));
+  EXPECT_FALSE(ConsumeSent(bufs, 6));  // all of "head" and "bo"
+  EXPECT_EQ(bufs[0].size(), 0u);
+  EXPECT_EQ(std::string_view(static_cast<const char*>(bufs[1].data()), bufs[1].size()), "dy");
+  EXPECT_TRUE(ConsumeSent(bufs, 2));
+}
+
+TEST_F(SocketIoTest, SendNowSendsWhatFitsAndTheRestFollowsAsynchronously) {
+  boost::system::error_code ec;
+  server_->non_blocking(true, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  std::string payload(16 << 20, '\0');
+  for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(payload.data(), 100),
+                                         asio::buffer(payload.data() + 100, payload.size() - 100)};
+  const size_t sent = SendNow(*server_, bufs, ec);  // the client reads nothing yet
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_GT(sent, 0u);
+  EXPECT_LT(sent, payload.size());  // the socket's buffers hold less than 16 MiB
+  ASSERT_FALSE(ConsumeSent(bufs, sent));
+  EXPECT_EQ(SendNow(*server_, bufs, ec), 0u);  // full: not an error
+  EXPECT_FALSE(ec) << ec.message();
+
+  std::string got;
+  std::thread reader([&] {
+    char chunk[1 << 16];
+    while (got.size() < payload.size()) {
+      ssize_t n = ::recv(client_, chunk, sizeof chunk, 0);
+      if (n <= 0) break;
+      got.append(chunk, static_cast<size_t>(n));
+    }
+  });
+  asio::co_spawn(
+      ioc_,
+      [&]() -> Awaitable<void> {
+        co_await asio::async_write(*server_, bufs, asio::redirect_error(use_awaitable, ec));
+      },
+      asio::detached);
+  ioc_.run_for(10s);
+  reader.join();
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(got == payload) << got.size() << " of " << payload.size() << " bytes";
 }
 
 }  // namespace
