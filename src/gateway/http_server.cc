@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "gateway/deadline.h"
 #include "gateway/http_parser.h"
 #include "gateway/socket_io.h"
@@ -478,6 +479,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& opt
         std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
     asio::co_spawn(raw->ioc, SweepDeadlines(*raw, tick), asio::detached);
     raw->thread = std::thread([raw] {
+      SetThreadName("bursar-gw-" + std::to_string(raw->index));
       auto guard = asio::make_work_guard(raw->ioc);
       raw->ioc.run();
     });

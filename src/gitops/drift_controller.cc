@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/thread_name.h"
 #include "config/loader.h"
 #include "gitops/git_writer.h"
 
@@ -430,6 +431,7 @@ Status DriftController::Start() {
   if (thread_.joinable()) return FailedPreconditionError("drift controller already running");
   stop_ = false;
   thread_ = std::thread([this] {
+    SetThreadName("bursar-drift");
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_) {
       TimePoint deadline = clock_.Now() + std::chrono::seconds(1);

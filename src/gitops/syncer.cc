@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/thread_name.h"
 #include "config/loader.h"
 
 namespace bursar::gitops {
@@ -198,7 +199,10 @@ Status Syncer::Start() {
   std::lock_guard<std::mutex> l(mu_);
   if (thread_.joinable()) return FailedPreconditionError("syncer already running");
   stop_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetThreadName("bursar-sync");
+    Loop();
+  });
   return OkStatus();
 }
 

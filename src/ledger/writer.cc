@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "common/thread_name.h"
+
 namespace bursar::ledger {
 namespace {
 
@@ -35,7 +37,10 @@ StatusOr<std::unique_ptr<LedgerWriter>> LedgerWriter::Open(const Options& option
       options.segment_max_bytes + options.segment_max_bytes / 4, int64_t{64} << 10));
   BURSAR_ASSIGN_OR_RETURN(w->log_, SpendLog::Open(log_options));
   BURSAR_RETURN_IF_ERROR(w->ReplaySegments(w->log_->existing_segments()));
-  w->thread_ = std::thread([p = w.get()] { p->Run(); });
+  w->thread_ = std::thread([p = w.get()] {
+    SetThreadName("bursar-ledger");
+    p->Run();
+  });
   return w;
 }
 
