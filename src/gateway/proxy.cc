@@ -288,7 +288,7 @@ Awaitable<void> GatewayHandler::Proxy(Exchange& x, HttpRequest& req, const std::
   bool stream = x.parsed.stream && x.kind == RequestKind::kChatCompletions;
   std::string_view path =
       x.kind == RequestKind::kChatCompletions ? "/chat/completions" : "/embeddings";
-  std::vector<std::string_view> plan = PlanAttempts(*x.route, x.routing_hash);
+  AttemptPlan plan = PlanAttempts(*x.route, x.routing_hash);
   Status last_error = UnavailableError("no upstream available for route " + x.route->meta.name);
   const ModelEntry* last_model = x.primary;
   const config::RetryPolicy& retry = x.route->retry;

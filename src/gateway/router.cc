@@ -30,8 +30,8 @@ const std::string& PickTarget(const config::Route& route, uint64_t hash) {
   return route.targets.back().model;
 }
 
-std::vector<std::string_view> PlanAttempts(const config::Route& route, uint64_t hash) {
-  std::vector<std::string_view> plan;
+AttemptPlan PlanAttempts(const config::Route& route, uint64_t hash) {
+  AttemptPlan plan;
   plan.reserve(1 + route.fallbacks.size());
   if (!route.targets.empty()) plan.emplace_back(PickTarget(route, hash));
   for (const auto& f : route.fallbacks) {

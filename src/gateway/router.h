@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -34,8 +35,9 @@ uint64_t RoutingHash(std::string_view request_id);
 // The target Model name for bucket `hash % 100`. REQUIRES: route.targets non-empty.
 const std::string& PickTarget(const config::Route& route, uint64_t hash);
 
-// Picked target, then fallbacks (no duplicates).
-std::vector<std::string_view> PlanAttempts(const config::Route& route, uint64_t hash);
+// Picked target, then fallbacks (no duplicates); inline for up to four, no allocation.
+using AttemptPlan = boost::container::small_vector<std::string_view, 4>;
+AttemptPlan PlanAttempts(const config::Route& route, uint64_t hash);
 
 enum class FailureKind {
   kConnect,      // could not connect, or the connection dropped before a response

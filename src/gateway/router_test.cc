@@ -42,7 +42,8 @@ TEST(RouterTest, ZeroWeightTargetIsNeverPicked) {
 TEST(RouterTest, PlanIsPickThenFallbacksWithoutDuplicates) {
   config::Route r = CanaryRoute();
   for (int i = 0; i < 100; ++i) {
-    auto plan = PlanAttempts(r, RoutingHash(std::to_string(i)));
+    AttemptPlan got = PlanAttempts(r, RoutingHash(std::to_string(i)));
+    std::vector<std::string_view> plan(got.begin(), got.end());
     if (plan[0] == "stable") {
       EXPECT_EQ(plan, (std::vector<std::string_view>{"stable", "selfhosted"}));
     } else {
