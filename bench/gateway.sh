@@ -11,8 +11,12 @@
 # in about the same state); the table holds each figure's median over the rounds, and each ratio
 # is the median of the rounds' ratios: a drift of the shared machine between two runs moves one
 # round, not the result.
+# Latency is measured at MODERATE_CONNS (the summary's added_p50_us) and, for context, at
+# LIGHT_CONNS=1: one request at a time, the path's own latency without queueing. On a 2-core
+# machine that also runs wrk and the upstream, 4 closed-loop connections already keep both cores
+# busy, so on a slow machine the moderate figure is mostly time spent waiting for a core.
 # Usage: bench/gateway.sh   (env: BURSAR_BIN, ROUNDS=3, DURATION=5s, CONNS=64, MODERATE_CONNS=4,
-#                            WORKERS)
+#                            LIGHT_CONNS=1, WORKERS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -21,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 CONNS=${CONNS:-64}
 MODERATE_CONNS=${MODERATE_CONNS:-4}
+LIGHT_CONNS=${LIGHT_CONNS:-1}
 WORKERS=${WORKERS:-$(nproc)}
 [ -x "$BURSAR_BIN" ] || { echo "bench: build bursar first (scripts/build.sh) or set BURSAR_BIN" >&2; exit 2; }
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "bench: needs wrk and nginx (scripts/setup.sh)" >&2; exit 2; }
@@ -118,15 +123,16 @@ for round in $(seq "$ROUNDS"); do
     set -- $t
     read -r rps p50 p99 cpu < <(run "$1" "$2" "$CONNS")
     read -r _ mp50 mp99 _ < <(run "$1" "$2" "$MODERATE_CONNS")
-    echo "$round $1 $rps $p50 $p99 $mp50 $mp99 $cpu" >> "$WORK/rounds.txt"
+    read -r _ lp50 _ _ < <(run "$1" "$2" "$LIGHT_CONNS")
+    echo "$round $1 $rps $p50 $p99 $mp50 $mp99 $cpu $lp50" >> "$WORK/rounds.txt"
   done
 done
 
 records=$(sqlite3 "$WORK/data/ledger.db" 'select count(*) from spend' 2>/dev/null || echo "?")
-python3 - "$WORK/rounds.txt" "$CONNS" "$MODERATE_CONNS" "$records" <<'PY'
+python3 - "$WORK/rounds.txt" "$CONNS" "$MODERATE_CONNS" "$records" "$LIGHT_CONNS" <<'PY'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
-conns, moderate, records = sys.argv[2], sys.argv[3], sys.argv[4]
+conns, moderate, records, light = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 by = {}  # target -> round -> figures
 for r, name, *v in rows:
     by.setdefault(name, {})[int(r)] = [float(x) for x in v]
@@ -134,15 +140,17 @@ med = lambda xs: statistics.median(xs)
 fig = lambda name, i: med([v[i] for v in by[name].values()])
 rounds = sorted(by['bursar'])
 print(f"\n{len(rounds)} rounds; each figure is the median over the rounds")
-print('%-8s %12s %10s %10s %14s %14s %16s' % ('target', f'rps(c={conns})', 'p50_us', 'p99_us',
-      f'p50_us(c={moderate})', f'p99_us(c={moderate})', f'cpu_us/req(c={conns})'))
+print('%-8s %12s %10s %10s %14s %14s %16s %14s' % ('target', f'rps(c={conns})', 'p50_us', 'p99_us',
+      f'p50_us(c={moderate})', f'p99_us(c={moderate})', f'cpu_us/req(c={conns})', f'p50_us(c={light})'))
 for n in ('direct', 'nginx', 'bursar', 'portkey'):
-    print('%-8s %12.0f %10.0f %10.0f %14.0f %14.0f %16.1f' % ((n,) + tuple(fig(n, i) for i in range(6))))
+    print('%-8s %12.0f %10.0f %10.0f %14.0f %14.0f %16.1f %14.0f' % ((n,) + tuple(fig(n, i) for i in range(7))))
 per_round = lambda f: [f(r) for r in rounds]
 bn = per_round(lambda r: by['bursar'][r][0] / by['nginx'][r][0])
 bp = per_round(lambda r: by['bursar'][r][0] / by['portkey'][r][0])
 ba = per_round(lambda r: by['bursar'][r][3] - by['direct'][r][3])
 na = per_round(lambda r: by['nginx'][r][3] - by['direct'][r][3])
+bl = per_round(lambda r: by['bursar'][r][6] - by['direct'][r][6])
+nl = per_round(lambda r: by['nginx'][r][6] - by['direct'][r][6])
 print(f"bursar spend records written during the run: {records} (plus any still in the log)")
 print(f"CPU per request at c={conns} (the target's processes, user + system): bursar {fig('bursar', 5):.1f} us, "
       f"nginx proxy {fig('nginx', 5):.1f} us, upstream {fig('direct', 5):.1f} us, Portkey {fig('portkey', 5):.1f} us")
@@ -150,5 +158,6 @@ print("per round: bursar/nginx rps " + " ".join(f"{x:.2f}" for x in bn) +
       "; added p50 us " + " ".join(f"{x:.0f}" for x in ba))
 print(f"ratios: bursar/nginx rps {med(bn):.2f}, bursar/portkey rps {med(bp):.1f}, "
       f"added p50 at moderate load: bursar {med(ba):.0f} us, nginx {med(na):.0f} us")
+print(f"added p50 at light load (c={light}, context): bursar {med(bl):.0f} us, nginx {med(nl):.0f} us")
 print(f"gateway: bursar/nginx_rps={med(bn):.2f} bursar/portkey_rps={med(bp):.1f} added_p50_us={med(ba):.0f}")
 PY
