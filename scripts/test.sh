@@ -55,7 +55,10 @@ if [ "${BURSAR_SKIP_FUZZ:-0}" != 1 ]; then
       if "$bin" -max_total_time="${BURSAR_FUZZ_SECONDS:-20}" -max_len=65536 -timeout=10 \
           -print_final_stats=0 "$work" ${corpus:+$( [ -d "$corpus" ] && echo "$corpus")} \
           > "build-fuzz/$name.log" 2>&1; then
-        echo "fuzz $name: ok ($(grep -Eo '#[0-9]+' "build-fuzz/$name.log" | tail -1) runs)"
+        # libFuzzer's closing line; its "#N" progress lines are not the last "#" in the log when it
+        # prints a recommended dictionary.
+        echo "fuzz $name: ok ($(grep -Eo 'Done [0-9]+ runs' "build-fuzz/$name.log" | tail -1 |
+          grep -Eo '[0-9]+') runs)"
         passed=$((passed + 1))
       else
         echo "fuzz $name: FAILED"; tail -n 40 "build-fuzz/$name.log"
