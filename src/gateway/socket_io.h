@@ -52,7 +52,9 @@ bool ConsumeSent(std::array<asio::const_buffer, N>& buffers, size_t n) {
 // queued without any system call. Asio reports exhaustion only for end of stream; a read into a
 // DrainBuffer also reports it when recv() returned less than the buffer holds. For TCP that
 // means the receive queue was empty, and any byte arriving later raises a new edge. nginx keeps
-// the same flag (`rev->ready`, cleared by a short read in ngx_unix_recv).
+// the same flag (`rev->ready`, cleared by a short read in ngx_unix_recv). One exception, as in
+// nginx: a read also stops short at TCP urgent data (MSG_OOB), with bytes still queued, so a peer
+// that sends urgent data stalls its own connection until the read timeout closes it.
 //
 // This is a specialisation of Asio's read operation for this one buffer type (below); every
 // other read (TLS records, other buffer types) is untouched. It is written against Boost 1.74
