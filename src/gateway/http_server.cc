@@ -100,7 +100,7 @@ class ConnectionWriter final : public ResponseWriter {
     closing_ = close;
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
     boost::system::error_code write_error;
-    if (!WriteNow(bufs, write_error)) co_await WriteRest(bufs, write_error);
+    if (!SendAllNow(*state_.socket, bufs, write_error)) co_await WriteRest(bufs, write_error);
     completed_ = WriteDone(write_error);
     co_return completed_;
   }
@@ -117,7 +117,7 @@ class ConnectionWriter final : public ResponseWriter {
     head += "Transfer-Encoding: chunked\r\n\r\n"sv;
     std::array<asio::const_buffer, 1> bufs{asio::buffer(head)};
     boost::system::error_code write_error;
-    if (!WriteNow(bufs, write_error)) co_await WriteRest(bufs, write_error);
+    if (!SendAllNow(*state_.socket, bufs, write_error)) co_await WriteRest(bufs, write_error);
     co_return WriteDone(write_error);
   }
 
@@ -131,7 +131,7 @@ class ConnectionWriter final : public ResponseWriter {
     std::array<asio::const_buffer, 3> bufs{asio::buffer(size, end - size), asio::buffer(data),
                                            asio::buffer("\r\n", 2)};
     boost::system::error_code write_error;
-    if (!WriteNow(bufs, write_error)) co_await WriteRest(bufs, write_error);
+    if (!SendAllNow(*state_.socket, bufs, write_error)) co_await WriteRest(bufs, write_error);
     co_return WriteDone(write_error);
   }
 
@@ -139,7 +139,7 @@ class ConnectionWriter final : public ResponseWriter {
     if (!started_ || failed_) co_return false;
     std::array<asio::const_buffer, 1> bufs{asio::buffer("0\r\n\r\n", 5)};
     boost::system::error_code write_error;
-    if (!WriteNow(bufs, write_error)) co_await WriteRest(bufs, write_error);
+    if (!SendAllNow(*state_.socket, bufs, write_error)) co_await WriteRest(bufs, write_error);
     completed_ = WriteDone(write_error);
     co_return completed_;
   }
@@ -147,15 +147,10 @@ class ConnectionWriter final : public ResponseWriter {
   bool closing() const { return closing_; }
 
  private:
-  // Writes all of `bufs`: `if (!WriteNow(bufs, ec)) co_await WriteRest(bufs, ec);`, then
-  // `WriteDone(ec)` says whether it went out. WriteNow sends what the socket takes at once
-  // (SendNow, no suspension) and drops it from `bufs`; true when all went out or `ec` is set.
-  // WriteRest writes the rest under the write timeout: the write operation itself, not a
-  // coroutine around it (one coroutine frame fewer per response).
-  template <size_t N>
-  bool WriteNow(std::array<asio::const_buffer, N>& bufs, boost::system::error_code& ec) {
-    return ConsumeSent(bufs, SendNow(*state_.socket, bufs, ec)) || ec;
-  }
+  // Writes all of `bufs`: `if (!SendAllNow(socket, bufs, ec)) co_await WriteRest(bufs, ec);`
+  // (what the socket takes at once goes out without suspending), then `WriteDone(ec)` says
+  // whether it went out. WriteRest writes the rest under the write timeout: the write operation
+  // itself, not a coroutine around it (one coroutine frame fewer per response).
   template <size_t N>
   Awaitable<size_t> WriteRest(const std::array<asio::const_buffer, N>& bufs,
                               boost::system::error_code& ec) {

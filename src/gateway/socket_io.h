@@ -38,6 +38,14 @@ bool ConsumeSent(std::array<asio::const_buffer, N>& buffers, size_t n) {
   return !left;
 }
 
+// SendNow, then drops what went out from `buffers`: true when the write is over (all of it sent,
+// or `ec` set); false when the rest has to go out with async_write.
+template <size_t N>
+bool SendAllNow(TcpSocket& socket, std::array<asio::const_buffer, N>& buffers,
+                boost::system::error_code& ec) {
+  return ConsumeSent(buffers, SendNow(socket, buffers, ec)) || ec;
+}
+
 // A read buffer for async_read_some on a plain TCP socket: DrainBuffer(data, size). A read into
 // it that comes back short tells Asio's reactor that the socket is empty, so that the next read
 // waits for epoll instead of first trying a recv() that can only fail.

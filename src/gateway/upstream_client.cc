@@ -81,13 +81,13 @@ struct UpstreamConnection {
 
   TcpSocket& tcp() { return plain ? *plain : beast::get_lowest_layer(*secure); }
 
-  // Writes all of `b`: `if (!WriteNow(b, ec)) co_await Write(b, ec);`. WriteNow sends what a
-  // plain socket takes at once (SendNow) and drops it from `b`; true when all went out or `ec`
-  // is set. Write is the write operation itself, not a coroutine of its own around it (one
-  // coroutine frame fewer per call); `b` must stay valid until it completes.
+  // Writes all of `b`: `if (!WriteNow(b, ec)) co_await Write(b, ec);`. WriteNow is SendAllNow
+  // on a plain socket (false over TLS, which always goes through Write). Write is the write
+  // operation itself, not a coroutine of its own around it (one coroutine frame fewer per call);
+  // `b` must stay valid until it completes.
   template <size_t N>
   bool WriteNow(std::array<asio::const_buffer, N>& b, boost::system::error_code& ec) {
-    return plain && (ConsumeSent(b, SendNow(*plain, b, ec)) || ec);
+    return plain && SendAllNow(*plain, b, ec);
   }
   template <typename Buffers>
   Awaitable<size_t> Write(const Buffers& b, boost::system::error_code& ec) {
