@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
     }
   }
   if (dir.empty()) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bursar-report10m.XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "bursar-report10m.XXXXXX").string();
     if (!mkdtemp(tmpl.data())) return 1;
     dir = tmpl;
   }
@@ -106,8 +107,8 @@ int main(int argc, char** argv) {
         r.usage.completion_tokens = static_cast<int64_t>(next() % 800);
         r.usage.images = route == 2 ? 1 : 0;
         r.price = R"({"input_cost_per_token":150000,"output_cost_per_token":600000})";
-        r.cost_micros = (r.usage.prompt_tokens * 150'000 + r.usage.completion_tokens * 600'000) /
-                        1'000'000;
+        r.cost_micros =
+            (r.usage.prompt_tokens * 150'000 + r.usage.completion_tokens * 600'000) / 1'000'000;
         r.cache_hit = next() % 20 == 0;
         r.latency_us = static_cast<int64_t>(next() % 2'000'000);
         batch.push_back(std::move(r));

@@ -62,11 +62,11 @@ int RunReport(const ReportOptions& opt) {
     std::fprintf(stderr, "bursar report: %s is not a data folder\n", opt.data.c_str());
     return kExitUsage;
   }
-  if (opt.source != "gateway" || !opt.every.empty() || !opt.where.empty() ||
-      !opt.shared.empty() || opt.output == "csv") {
-    auto text = finops::RunAllocationCommand({opt.data, opt.source, opt.by, opt.every, opt.since,
-                                              opt.until, opt.where, opt.shared, opt.split,
-                                              opt.output});
+  if (opt.source != "gateway" || !opt.every.empty() || !opt.where.empty() || !opt.shared.empty() ||
+      opt.output == "csv") {
+    auto text =
+        finops::RunAllocationCommand({opt.data, opt.source, opt.by, opt.every, opt.since, opt.until,
+                                      opt.where, opt.shared, opt.split, opt.output});
     if (!text.ok()) return Fail(text.status());
     std::fwrite(text->data(), 1, text->size(), stdout);
     return kExitOk;

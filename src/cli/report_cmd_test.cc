@@ -62,8 +62,7 @@ class ReportCmdTest : public ::testing::Test {
 
 TEST_F(ReportCmdTest, JsonByTeamIsExact) {
   std::string out;
-  ASSERT_EQ(RunCli({"report", "--data", dir_, "--by", "team", "--output", "json"}, &out), 0)
-      << out;
+  ASSERT_EQ(RunCli({"report", "--data", dir_, "--by", "team", "--output", "json"}, &out), 0) << out;
   auto j = nlohmann::json::parse(out);
   ASSERT_EQ(j["groups"].size(), 3u);
   EXPECT_EQ(j["groups"][0]["team"], "");

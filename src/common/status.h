@@ -100,11 +100,10 @@ class [[nodiscard]] StatusOr {
   StatusOr(Status&& status) : v_(std::move(status)) {}                   // NOLINT
   StatusOr(const T& value) : v_(value) {}                                // NOLINT
   StatusOr(T&& value) : v_(std::move(value)) {}                          // NOLINT
-  template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, T> &&
-                                        !std::is_same_v<std::decay_t<U>, Status> &&
-                                        !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
+  template <typename U, typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                                    !std::is_same_v<std::decay_t<U>, T> &&
+                                                    !std::is_same_v<std::decay_t<U>, Status> &&
+                                                    !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
   StatusOr(U&& value) : v_(T(std::forward<U>(value))) {}  // NOLINT
 
   bool ok() const { return v_.index() == 1; }
@@ -126,10 +125,10 @@ class [[nodiscard]] StatusOr {
 }  // namespace bursar
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define BURSAR_RETURN_IF_ERROR(expr)                    \
-  do {                                                  \
-    ::bursar::Status bursar_status_ = (expr);           \
-    if (!bursar_status_.ok()) return bursar_status_;    \
+#define BURSAR_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::bursar::Status bursar_status_ = (expr);        \
+    if (!bursar_status_.ok()) return bursar_status_; \
   } while (0)
 
 #define BURSAR_CONCAT_INNER_(a, b) a##b

@@ -268,7 +268,7 @@ TEST_F(TrafficTest, TagBudgetCountsItsScopedTraffic) {
   EXPECT_TRUE(r.budgets[0].traffic_attributed);
   EXPECT_EQ(r.budgets[0].head_projected, 106'458 + 1'774'306);
   EXPECT_EQ(r.budgets[0].base_projected, 191'625 + 354'861);
-  EXPECT_TRUE(r.budgets[0].exceeded);  // limit 1.00
+  EXPECT_TRUE(r.budgets[0].exceeded);                 // limit 1.00
   EXPECT_EQ(r.budgets[1].head_projected, 1'774'306);  // only its share on "large"
   EXPECT_FALSE(r.budgets[1].exceeded);
   EXPECT_THAT(r.notes, Not(Contains(HasSubstr("selects requests by key or tag"))));
