@@ -136,7 +136,11 @@ class [[nodiscard]] StatusOr {
 // Assigns the value of StatusOr `rexpr` to `lhs`, or returns its error.
 #define BURSAR_ASSIGN_OR_RETURN(lhs, rexpr) \
   BURSAR_ASSIGN_OR_RETURN_IMPL_(BURSAR_CONCAT_(bursar_statusor_, __LINE__), lhs, rexpr)
+// `lhs` may be a declaration (`Statement* insert`) and `tmp` is a name, so neither can be put in
+// parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define BURSAR_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                  \
   if (!tmp.ok()) return tmp.status();                  \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
