@@ -17,10 +17,11 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-template <typename T>
-void AppendNumber(std::string* out, T v) {
+// The shortest round-trip form of v, or std::to_chars's form given by `format`.
+template <typename T, typename... Format>
+void AppendNumber(std::string* out, T v, Format... format) {
   char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+  auto r = std::to_chars(buf, buf + sizeof buf, v, format...);
   out->append(buf, r.ptr);
 }
 
@@ -72,9 +73,7 @@ void Normalize(dom::element v, std::string* out) {
       if (d == 0) {
         out->push_back('0');
       } else if (std::abs(d) >= 0x1p63) {
-        char buf[64];
-        auto r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-        out->append(buf, r.ptr);
+        AppendNumber(out, d, std::chars_format::scientific);
       } else {
         AppendNumber(out, d);
       }
