@@ -15,9 +15,13 @@ const bursar = await startBursar({ repo: repo.dir, data });
 console.log(`bursar serving ${repo.dir} (commit ${repo.commit.slice(0, 12)}) on ${bursar.url}`);
 try {
   const client = new OpenAI({ apiKey: KEYS.main, baseURL: bursar.baseURL, maxRetries: 0 });
-  const show = (what, resp) =>
-    console.log(`  ${what.padEnd(28)} cost ${resp.headers.get('x-bursar-cost-micros') ?? '(in the SSE trailer)'} micro-USD` +
-      `  commit ${resp.headers.get('x-bursar-commit')?.slice(0, 12)}`);
+  // A streamed answer's cost is known only at its end: bursar sends it as a closing SSE comment
+  // (": bursar-cost-micros=N"), which the SDK skips; the report below has it.
+  const show = (what, resp) => {
+    const cost = resp.headers.get('x-bursar-cost-micros');
+    console.log(`  ${what.padEnd(28)} ${cost === null ? 'cost in the closing SSE comment (see the report)'
+      : `cost ${cost} micro-USD`}  commit ${resp.headers.get('x-bursar-commit')?.slice(0, 12)}`);
+  };
 
   const chat = await client.chat.completions
     .create({ model: 'chat', messages: [{ role: 'user', content: 'Say hello' }] }).withResponse();
