@@ -59,14 +59,8 @@ PIDS+=($!)
 for p in $UP $PROXY $BURSAR $PORTKEY; do wait_port "$p"; done
 
 BODY=$BENCH_BODY
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $KEY"
-wrk.headers["x-portkey-provider"] = "openai"
-wrk.headers["x-portkey-custom-host"] = "http://127.0.0.1:$UP/v1"
-LUA
+bench_post_lua "$WORK/post.lua" 'wrk.headers["x-portkey-provider"] = "openai"' \
+  "wrk.headers[\"x-portkey-custom-host\"] = \"http://127.0.0.1:$UP/v1\""
 
 # Sanity: every target answers the payload with 200.
 for t in "direct $UP" "nginx $PROXY" "bursar $BURSAR" "portkey $PORTKEY"; do

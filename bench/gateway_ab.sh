@@ -40,12 +40,7 @@ env ${B_ENV:-} "$B_BIN" serve --repo "$WORK/repo" --listen 127.0.0.1:$B_PORT --d
 B_PID=$!
 PIDS+=($B_PID)
 for p in $UP $A_PORT $B_PORT; do wait_port "$p"; done
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BENCH_BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $BENCH_KEY"
-LUA
+bench_post_lua "$WORK/post.lua"
 
 # "thread-name utime stime" (clock ticks) for each thread of a process.
 threads() {

@@ -52,6 +52,20 @@ proxy_server() {  # PORT UP_PORT
   server { listen 127.0.0.1:$1 reuseport; location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection \"\"; } }"
 }
 
+# bench_post_lua FILE [LINE...]: wrk's script for the bench's chat request with the bench key
+# (POST, JSON), plus any further Lua lines (more headers).
+bench_post_lua() {
+  local file=$1
+  shift
+  {
+    echo 'wrk.method = "POST"'
+    echo "wrk.body = '$BENCH_BODY'"
+    echo 'wrk.headers["Content-Type"] = "application/json"'
+    echo "wrk.headers[\"Authorization\"] = \"Bearer $BENCH_KEY\""
+    for line in "$@"; do echo "$line"; done
+  } > "$file"
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {  # PORT [TRIES of 0.1 s]
   for _ in $(seq "${2:-100}"); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done

@@ -35,12 +35,7 @@ bench_repo "$WORK/repo" "$UP"
   --workers "$WORKERS" > "$WORK/bursar.log" 2>&1 &
 PIDS+=($!)
 for p in $UP $PROXY $BURSAR; do wait_port "$p"; done
-cat > "$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$BENCH_BODY'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $BENCH_KEY"
-LUA
+bench_post_lua "$WORK/post.lua"
 
 ticks() { local t=0 p; for p in "$@"; do [ -r /proc/$p/stat ] && t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
 switches() {  # PIDS... -> "voluntary involuntary" over all their threads
