@@ -55,7 +55,7 @@ proxy_server() {  # PORT UP_PORT
 # bench_post_lua FILE [LINE...]: wrk's script for the bench's chat request with the bench key
 # (POST, JSON), plus any further Lua lines (more headers).
 bench_post_lua() {
-  local file=$1
+  local file=$1 line
   shift
   {
     echo 'wrk.method = "POST"'
