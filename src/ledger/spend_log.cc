@@ -54,6 +54,18 @@ size_t AppendSlot() {
   return slot;
 }
 
+// The last context line this thread appended: to which log (SpendLog::instance_), which segment.
+struct ContextMemo {
+  uint64_t log = 0;
+  uint64_t segment = 0;
+  uint64_t id = 0;
+};
+thread_local ContextMemo context_memo;
+
+bool HasNewlineOrNul(std::string_view s) {
+  return s.find('\n') != std::string_view::npos || s.find('\0') != std::string_view::npos;
+}
+
 // "<crc> " (9 bytes) for a payload.
 void CrcPrefix(std::string_view payload, char out[9]) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -131,7 +143,21 @@ std::string SpendLog::Frame(std::string_view payload) {
   return line;
 }
 
-SpendLog::SpendLog(Options options) : options_(std::move(options)) {}
+namespace {
+std::atomic<uint64_t> next_instance{0};
+}  // namespace
+
+SpendLog::SpendLog(Options options)
+    : options_(std::move(options)), instance_(next_instance.fetch_add(1) + 1) {}
+
+bool SpendLog::NeedsContext(const Context* context, uint64_t segment) const {
+  return context != nullptr && !(context_memo.id == context->id &&
+                                 context_memo.segment == segment && context_memo.log == instance_);
+}
+
+void SpendLog::WroteContext(const Context* context, uint64_t segment) const {
+  context_memo = ContextMemo{instance_, segment, context->id};
+}
 
 SpendLog::~SpendLog() {
   Close();
@@ -220,7 +246,7 @@ int64_t SpendLog::RetireMappedLocked(std::unique_ptr<Mapped> m) {
   return m->Records();
 }
 
-Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
+Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment, const Context* context) {
   Mapped* m = nullptr;
   Mapped::Slot* slot = nullptr;
   for (;;) {
@@ -235,17 +261,28 @@ Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
     if (mapped_.load() == m) break;
     slot->writers.fetch_sub(1);  // retired meanwhile: take the new one
   }
-  const size_t n = payload.size() + 10;
+  // The segment is fixed now: the context line, if this thread has not written it there yet,
+  // goes in the same reservation, right before the record.
+  const bool with_context = NeedsContext(context, m->segment);
+  const size_t cn = with_context ? context->payload.size() + 10 : 0;
+  const size_t n = cn + payload.size() + 10;
   const uint64_t off = m->next.fetch_add(n, std::memory_order_relaxed);
   Status s;
   if (off + n <= m->cap) {
     char* p = m->base + off;
+    if (with_context) {
+      CrcPrefix(context->payload, p);
+      std::memcpy(p + 9, context->payload.data(), context->payload.size());
+      p[cn - 1] = '\n';
+      p += cn;
+    }
     CrcPrefix(payload, p);
     std::memcpy(p + 9, payload.data(), payload.size());
-    p[n - 1] = '\n';
+    p[payload.size() + 9] = '\n';
   } else {
-    std::string line = Frame(payload);
-    s = PwriteAll(m->fd, line.data(), line.size(), off, m->path);
+    std::string lines = with_context ? Frame(context->payload) : std::string();
+    lines += Frame(payload);
+    s = PwriteAll(m->fd, lines.data(), lines.size(), off, m->path);
   }
   if (s.ok()) slot->records.fetch_add(1, std::memory_order_relaxed);
   const uint64_t seg = m->segment;
@@ -256,6 +293,7 @@ Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment) {
     broken_.store(true, std::memory_order_release);
     return s;
   }
+  if (with_context) WroteContext(context, seg);
   if (segment) *segment = seg;
   return OkStatus();
 }
@@ -288,16 +326,24 @@ Status SpendLog::OpenSegmentLocked(uint64_t segment) {
   return OkStatus();
 }
 
-Status SpendLog::Append(std::string_view payload, uint64_t* segment) {
-  if (payload.find('\n') != std::string_view::npos ||
-      payload.find('\0') != std::string_view::npos) {
+Status SpendLog::Append(std::string_view payload, uint64_t* segment, const Context* context) {
+  if (HasNewlineOrNul(payload)) {
     return InvalidArgumentError("spend log: payload contains a newline or NUL");
   }
-  if (!options_.sync) return AppendMapped(payload, segment);
+  // Checked once per context and thread (it is written at most once per segment).
+  if (context && context->id != context_memo.id && HasNewlineOrNul(context->payload)) {
+    return InvalidArgumentError("spend log: context contains a newline or NUL");
+  }
+  if (!options_.sync) return AppendMapped(payload, segment, context);
   std::string line = Frame(payload);
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return FailedPreconditionError("spend log is closed");
   if (!error_.ok()) return error_;
+  // Lines pending now go to segment_: a rotation writes them out before it moves on.
+  if (NeedsContext(context, segment_)) {
+    pending_.append(Frame(context->payload));
+    WroteContext(context, segment_);  // if that write fails, the log is broken for good
+  }
   pending_.append(line);
   ++pending_count_;
   const uint64_t ticket = ++next_ticket_;

@@ -7,6 +7,8 @@
 // line "<crc32 8 lowercase hex> <payload>\n", where the CRC (zlib crc32) covers the payload bytes
 // and the payload has no newline. A line without its newline or whose CRC does not match (a write
 // torn by kill -9 or power loss) is skipped by ReadSegment and counted in `skipped`.
+// A line is a record, or a context line that later record lines of its segment refer to
+// (Append's `context`; the payloads' formats are in spend_record.h).
 //
 // With sync (group commit): concurrent Append calls are batched; one caller (the leader) writes
 // every pending line with one write() and one fdatasync() while the others wait, so N threads
@@ -61,9 +63,22 @@ class SpendLog {
   SpendLog(const SpendLog&) = delete;
   SpendLog& operator=(const SpendLog&) = delete;
 
+  // A line that record payloads refer to (spend_record.h's context line), identified by a
+  // number unique within the process.
+  struct Context {
+    uint64_t id = 0;
+    std::string_view payload;
+  };
+
   // Appends one payload (REQUIRES: no '\n' or NUL) and returns once it is durable. `segment`
-  // (optional) receives the sequence number of the segment the line went to.
-  Status Append(std::string_view payload, uint64_t* segment = nullptr);
+  // (optional) receives the sequence number of the segment the line went to. With `context`,
+  // the context's line goes just before the payload, in the same segment and the same
+  // reservation, unless this thread has written that context to that segment already (each
+  // thread remembers the last context it wrote, and where): so a record line always finds its
+  // context earlier in its own segment. A context line is not a record: Closed::records and
+  // the Close of an empty segment do not count it.
+  Status Append(std::string_view payload, uint64_t* segment = nullptr,
+                const Context* context = nullptr);
 
   // Closes the current segment and starts the next one; returns the closed segment's number and
   // how many records it holds (all of them durable). Appends never block on a rotation for long.
@@ -116,7 +131,10 @@ class SpendLog {
  private:
   struct Mapped;  // the current segment without sync
   explicit SpendLog(Options options);
-  Status AppendMapped(std::string_view payload, uint64_t* segment);
+  Status AppendMapped(std::string_view payload, uint64_t* segment, const Context* context);
+  // Whether `context` must be written before a line going to `segment` (this thread's memo).
+  bool NeedsContext(const Context* context, uint64_t segment) const;
+  void WroteContext(const Context* context, uint64_t segment) const;
   StatusOr<std::unique_ptr<Mapped>> MapSegment(uint64_t segment);
   // Takes a mapping out of service (if current), waits for its appends, trims the file to the
   // bytes reserved and closes it. Returns its record count. REQUIRES: mu_ held.
@@ -127,6 +145,7 @@ class SpendLog {
   uint64_t SegmentOfTicketLocked(uint64_t ticket) const;
 
   Options options_;
+  const uint64_t instance_;  // unique within the process, for the threads' context memos
   std::vector<uint64_t> existing_;
   int lock_fd_ = -1;
 

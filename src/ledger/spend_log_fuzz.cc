@@ -1,7 +1,8 @@
 // libFuzzer target for what the ledger reads back after a crash: a spend log segment (framed
-// lines, possibly torn or corrupt) and the JSON spend records inside it. Reading must never
-// crash or throw; only intact frames are delivered; every record that decodes must survive
-// encode -> decode unchanged; and each line (by the rules below) is delivered or counted skipped.
+// lines, possibly torn or corrupt) and the JSON spend records inside it, full or compact (with
+// context lines, spend_record.h). Reading must never crash or throw; only intact frames are
+// delivered; every record that decodes must survive encode -> decode unchanged, in both forms;
+// and each line (by the rules below) is delivered or counted skipped.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,10 +13,26 @@
 #include "ledger/spend_record.h"
 
 using bursar::ledger::DecodeSpendRecord;
+using bursar::ledger::EncodeSpendLogLines;
 using bursar::ledger::EncodeSpendRecord;
 using bursar::ledger::SpendLog;
+using bursar::ledger::SpendLogDecoder;
+using bursar::ledger::SpendLogLines;
+using bursar::ledger::SpendRecord;
 
 namespace {
+
+// A record survives the spend log's compact form: its context line and record line, read by a
+// decoder that starts as a segment's does.
+void CheckCompactRoundTrip(const SpendRecord& r) {
+  SpendLogLines lines;
+  EncodeSpendLogLines(r, &lines);
+  SpendLogDecoder fresh;
+  auto ctx = fresh.Decode(lines.context);
+  if (!ctx.ok() || ctx->has_value()) std::abort();
+  auto again = fresh.Decode(lines.record);
+  if (!again.ok() || !again->has_value() || !(**again == r)) std::abort();
+}
 
 // How many lines ParseSegment must account for (delivered or skipped), from the format's rules
 // (spend_log.h): NUL runs between lines are unused space and count for nothing; a line is up to
@@ -48,7 +65,8 @@ size_t LinesToAccountFor(std::string_view rest) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  auto check = [&bytes](std::string_view payload) {
+  SpendLogDecoder decoder;  // what replay uses: context lines, compact and full records
+  auto check = [&bytes, &decoder](std::string_view payload) {
     // Only whole, intact frames are delivered.
     if (bytes.find(SpendLog::Frame(payload)) == std::string_view::npos) std::abort();
     auto r = DecodeSpendRecord(payload);
@@ -56,6 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto again = DecodeSpendRecord(EncodeSpendRecord(*r));
       if (!again.ok() || !(*again == *r)) std::abort();
     }
+    auto d = decoder.Decode(payload);
+    if (d.ok() && d->has_value()) CheckCompactRoundTrip(**d);
     return bursar::OkStatus();
   };
   auto stats = SpendLog::ParseSegment(bytes, check);

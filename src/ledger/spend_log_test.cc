@@ -180,10 +180,63 @@ TEST_F(SpendLogTest, RotateCountsRecordsAndMovesOn) {
   EXPECT_EQ((*log)->Append("d").code(), StatusCode::kFailedPrecondition);
 }
 
+// A context line goes into a segment once per thread, before the first record that refers to it,
+// and again in the next segment; it is not counted as a record.
+void ContextOncePerSegment(const std::string& dir_, bool sync) {
+  auto log = SpendLog::Open({dir_, sync});
+  ASSERT_TRUE(log.ok());
+  const SpendLog::Context x{101, "ctx-x"}, y{102, "ctx-y"};
+  uint64_t s1 = 0, s2 = 0;
+  ASSERT_TRUE((*log)->Append("a", &s1, &x).ok());
+  ASSERT_TRUE((*log)->Append("b", nullptr, &x).ok());
+  ASSERT_TRUE((*log)->Append("c", nullptr, &y).ok());
+  ASSERT_TRUE((*log)->Append("d", nullptr, &x).ok());  // the thread remembers only its last one
+  ASSERT_TRUE((*log)->Append("e").ok());               // no context
+  std::thread other([&] { ASSERT_TRUE((*log)->Append("f", nullptr, &x).ok()); });
+  other.join();
+  auto closed = (*log)->Rotate();
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->segment, s1);
+  EXPECT_EQ(closed->records, 6);
+  ASSERT_TRUE((*log)->Append("g", &s2, &x).ok());
+  ASSERT_TRUE((*log)->Append("h", nullptr, &x).ok());
+  EXPECT_EQ(s2, s1 + 1);
+  EXPECT_EQ(
+      ReadAll((*log)->SegmentPath(s1)),
+      (std::vector<std::string>{"ctx-x", "a", "b", "ctx-y", "c", "ctx-x", "d", "e", "ctx-x", "f"}));
+  EXPECT_EQ(ReadAll((*log)->SegmentPath(s2)), (std::vector<std::string>{"ctx-x", "g", "h"}));
+  const SpendLog::Context bad{103, "two\nlines"};
+  EXPECT_EQ((*log)->Append("i", nullptr, &bad).code(), StatusCode::kInvalidArgument);
+  const std::string s2_path = (*log)->SegmentPath(s2);
+  log->reset();
+
+  // A new log in the same process that numbers its segment as the old one's last (s2, deleted
+  // after it was stored) does not trust the thread's memo of the old log.
+  ASSERT_TRUE(std::filesystem::remove(s2_path));
+  auto again = SpendLog::Open({dir_, sync});
+  ASSERT_TRUE(again.ok());
+  uint64_t s3 = 0;
+  ASSERT_TRUE((*again)->Append("j", &s3, &x).ok());
+  EXPECT_EQ(s3, s2);
+  (*again)->Close();
+  EXPECT_EQ(ReadAll((*again)->SegmentPath(s3)), (std::vector<std::string>{"ctx-x", "j"}));
+}
+
+TEST_F(SpendLogTest, ContextIsWrittenOncePerSegmentAndThread) {
+  ContextOncePerSegment(dir_, false);
+}
+
+TEST_F(SpendLogTest, ContextIsWrittenOncePerSegmentAndThreadWithFsync) {
+  ContextOncePerSegment(dir_, true);
+}
+
 // Many threads append at once while another rotates: every acknowledged payload is in exactly
 // one segment, in the segment Append reported, and each rotation counts its segment exactly.
 // With fdatasync the appends are batched by group commit; without, each writes outside the lock.
-void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes = 80 << 20) {
+// With contexts, each thread's records refer to a context line of its own ("ctx-T"), which must
+// be in the record's segment before it, and is not counted as a record.
+void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes = 80 << 20,
+                            bool contexts = false) {
   SpendLog::Options options{dir_, sync};
   options.map_bytes = map_bytes;
   auto opened = SpendLog::Open(options);
@@ -205,8 +258,10 @@ void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string p = "t" + std::to_string(t) + "-" + std::to_string(i);
+        const std::string ctx = "ctx-" + std::to_string(t);
+        const SpendLog::Context context{static_cast<uint64_t>(1000 + t), ctx};
         uint64_t seg = 0;
-        if (log.Append(p, &seg).ok()) acked[t].emplace_back(p, seg);
+        if (log.Append(p, &seg, contexts ? &context : nullptr).ok()) acked[t].emplace_back(p, seg);
       }
     });
   }
@@ -222,11 +277,23 @@ void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes
     if (!name.starts_with("spend-")) continue;  // spend.lock
     uint64_t seg = std::stoull(name.substr(6, 20));
     SpendLog::ReadStats st;
+    std::set<std::string> contexts_seen;
+    int64_t context_lines = 0;
     for (const std::string& p : ReadAll(entry.path().string(), &st)) {
+      if (p.starts_with("ctx-")) {
+        EXPECT_TRUE(contexts) << p;
+        EXPECT_TRUE(contexts_seen.insert(p).second) << p << " twice in segment " << seg;
+        ++context_lines;
+        continue;
+      }
       EXPECT_TRUE(where.emplace(p, seg).second) << "duplicate " << p;
+      if (contexts) {
+        const std::string ctx = "ctx-" + p.substr(1, p.find('-') - 1);
+        EXPECT_TRUE(contexts_seen.count(ctx)) << p << " before its " << ctx << " in " << seg;
+      }
     }
     EXPECT_EQ(st.skipped, 0);
-    total += st.records;
+    total += st.records - context_lines;
   }
   EXPECT_EQ(total, kThreads * kPerThread);
   for (const auto& list : acked) {
@@ -251,6 +318,18 @@ TEST_F(SpendLogTest, UnsyncedAppendsUnderManyThreadsLoseNothing) {
 // A mapping of 2 KB: most lines of a segment go past it, through pwrite at their offsets.
 TEST_F(SpendLogTest, UnsyncedAppendsPastTheMappingLoseNothing) {
   ManyThreadsLoseNothing(dir_, false, 2048);
+}
+
+TEST_F(SpendLogTest, ContextsUnderManyThreadsAndRotationsLandInTheirRecordsSegment) {
+  ManyThreadsLoseNothing(dir_, false, 80 << 20, true);
+}
+
+TEST_F(SpendLogTest, ContextsPastTheMappingLandInTheirRecordsSegment) {
+  ManyThreadsLoseNothing(dir_, false, 2048, true);
+}
+
+TEST_F(SpendLogTest, ContextsWithGroupCommitLandInTheirRecordsSegment) {
+  ManyThreadsLoseNothing(dir_, true, 80 << 20, true);
 }
 
 // The mapped log's promise: a record whose Append returned is in the file even when the process

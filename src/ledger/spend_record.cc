@@ -1,5 +1,6 @@
 #include "ledger/spend_record.h"
 
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -148,12 +149,16 @@ namespace {
 // The fields a record takes from the gateway's configuration (key, tags, route, model, upstream
 // model, commit, price, currency) repeat from one request to the next: each thread keeps the last
 // ones it encoded with their JSON and reuses the JSON while they repeat (comparing them costs a
-// tenth of escaping them again).
+// tenth of escaping them again). Each new set of fields gets a process-unique context number for
+// the spend log's compact lines (SpendLogLines).
 struct ConfigFields {
   bool valid = false;
   std::string key_name, route, model, upstream_model, commit, price, currency;
   std::map<std::string, std::string> tags;
-  std::string json;  // ,"key":...,"currency":"..."
+  std::string json;     // ,"key":...,"currency":"..."
+  uint64_t id = 0;      // context number
+  std::string ref;      // ,"ctx":N
+  std::string context;  // {"ctx":N,"key":...,"currency":"..."}
 
   bool Matches(const SpendRecord& r) const {
     return valid && key_name == r.key_name && route == r.route && model == r.model &&
@@ -181,28 +186,40 @@ struct ConfigFields {
     AppendField(&json, ",\"commit\":", r.commit);
     AppendField(&json, ",\"price\":", r.price);
     AppendField(&json, ",\"currency\":", r.currency);
+    static std::atomic<uint64_t> next_id{0};
+    id = next_id.fetch_add(1, std::memory_order_relaxed) + 1;
+    ref.clear();
+    AppendField(&ref, ",\"ctx\":", static_cast<int64_t>(id));
+    context.assign("{");
+    context.append(ref, 1);
+    context.append(json);
+    context.push_back('}');
     valid = true;
   }
 };
 
-}  // namespace
-
-std::string EncodeSpendRecord(const SpendRecord& r) {
+// This thread's configuration fields, re-encoded when `r`'s differ.
+const ConfigFields& ConfigOf(const SpendRecord& r) {
   thread_local ConfigFields last;
   if (!last.Matches(r)) last.Encode(r);
-  std::string out;
-  out.reserve(256 + last.json.size() + r.request_id.size());
-  AppendField(&out, "{\"request_id\":", r.request_id);
-  AppendField(&out, ",\"time_us\":", r.time_us);
-  out.append(last.json);
+  return last;
+}
+
+// A record's line with `config` (the configuration's fields, or a reference to them) after its
+// time.
+void AppendRecordLine(const SpendRecord& r, std::string_view config, std::string* out) {
+  out->reserve(256 + config.size() + r.request_id.size());
+  AppendField(out, "{\"request_id\":", r.request_id);
+  AppendField(out, ",\"time_us\":", r.time_us);
+  out->append(config);
   // The numbers, written into one stack buffer and appended once (at most 14 x (key + 20 digits)).
   // A field at its default (0, false, "") is left out: the decoder reads a missing field as its
   // default, and the line is about a third shorter (fewer pages of the spend log per request).
   char nums[768];
   char* p = nums;
-  auto put = [&p, &nums](std::string_view key, int64_t v) {
+  auto put = [&p](std::string_view key, int64_t v) {
     std::memcpy(p, key.data(), key.size());
-    p = std::to_chars(p + key.size(), nums + sizeof nums, v).ptr;
+    p = std::to_chars(p + key.size(), p + key.size() + 20, v).ptr;  // an int64 has <= 20 chars
   };
   auto put_nonzero = [&put](std::string_view key, int64_t v) {
     if (v != 0) put(key, v);
@@ -230,21 +247,33 @@ std::string EncodeSpendRecord(const SpendRecord& r) {
   put_nonzero(",\"saved_micros\":", r.saved_micros);
   put(",\"latency_us\":", r.latency_us);
   put(",\"status\":", static_cast<int64_t>(r.status));
-  out.append(nums, p);
-  if (r.cache_hit) out.append(",\"cache_hit\":true");
-  if (!r.downgraded_from.empty()) AppendField(&out, ",\"downgraded_from\":", r.downgraded_from);
-  out.push_back('}');
+  out->append(nums, p);
+  if (r.cache_hit) out->append(",\"cache_hit\":true");
+  if (!r.downgraded_from.empty()) AppendField(out, ",\"downgraded_from\":", r.downgraded_from);
+  out->push_back('}');
+}
+
+}  // namespace
+
+std::string EncodeSpendRecord(const SpendRecord& r) {
+  std::string out;
+  AppendRecordLine(r, ConfigOf(r).json, &out);
   return out;
 }
 
-StatusOr<SpendRecord> DecodeSpendRecord(std::string_view text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return InvalidArgumentError("spend record: not a JSON object");
-  }
-  SpendRecord r;
+void EncodeSpendLogLines(const SpendRecord& r, SpendLogLines* out) {
+  const ConfigFields& config = ConfigOf(r);
+  out->context_id = config.id;
+  out->context = config.context;
+  out->record.clear();
+  AppendRecordLine(r, config.ref, &out->record);
+}
+
+namespace {
+
+Status DecodeFields(const nlohmann::json& j, SpendRecord* out) {
+  SpendRecord& r = *out;
   BURSAR_RETURN_IF_ERROR(Field(j, "request_id", &r.request_id));
-  if (r.request_id.empty()) return InvalidArgumentError("spend record: missing request_id");
   BURSAR_RETURN_IF_ERROR(Field(j, "time_us", &r.time_us));
   BURSAR_RETURN_IF_ERROR(Field(j, "key", &r.key_name));
   if (auto it = j.find("tags"); it != j.end() && !it->is_null()) {
@@ -280,7 +309,59 @@ StatusOr<SpendRecord> DecodeSpendRecord(std::string_view text) {
   BURSAR_RETURN_IF_ERROR(Field(j, "status", &r.status));
   BURSAR_RETURN_IF_ERROR(Field(j, "cache_hit", &r.cache_hit));
   BURSAR_RETURN_IF_ERROR(Field(j, "downgraded_from", &r.downgraded_from));
+  return OkStatus();
+}
+
+StatusOr<nlohmann::json> ParseObject(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return InvalidArgumentError("spend record: not a JSON object");
+  }
+  return j;
+}
+
+}  // namespace
+
+StatusOr<SpendRecord> DecodeSpendRecord(std::string_view text) {
+  BURSAR_ASSIGN_OR_RETURN(nlohmann::json j, ParseObject(text));
+  SpendRecord r;
+  BURSAR_RETURN_IF_ERROR(DecodeFields(j, &r));
+  if (r.request_id.empty()) return InvalidArgumentError("spend record: missing request_id");
   return r;
+}
+
+StatusOr<std::optional<SpendRecord>> SpendLogDecoder::Decode(std::string_view payload) {
+  BURSAR_ASSIGN_OR_RETURN(nlohmann::json j, ParseObject(payload));
+  SpendRecord r;
+  BURSAR_RETURN_IF_ERROR(DecodeFields(j, &r));
+  auto ctx = j.find("ctx");
+  if (ctx == j.end() || ctx->is_null()) {
+    if (r.request_id.empty()) return InvalidArgumentError("spend record: missing request_id");
+    return std::optional<SpendRecord>(std::move(r));
+  }
+  if (!ctx->is_number_unsigned()) {
+    return InvalidArgumentError("spend log: ctx must be a non-negative integer");
+  }
+  const uint64_t id = ctx->get<uint64_t>();
+  if (r.request_id.empty()) {  // a context line
+    contexts_.insert_or_assign(id, std::move(r));
+    return std::optional<SpendRecord>();
+  }
+  auto it = contexts_.find(id);
+  if (it == contexts_.end()) {
+    return InvalidArgumentError("spend log: record " + r.request_id + " refers to context " +
+                                std::to_string(id) + ", which is not before it in its segment");
+  }
+  const SpendRecord& c = it->second;
+  r.key_name = c.key_name;
+  r.tags = c.tags;
+  r.route = c.route;
+  r.model = c.model;
+  r.upstream_model = c.upstream_model;
+  r.commit = c.commit;
+  r.price = c.price;
+  r.currency = c.currency;
+  return std::optional<SpendRecord>(std::move(r));
 }
 
 }  // namespace bursar::ledger

@@ -14,8 +14,10 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/money.h"
 #include "common/status.h"
@@ -66,6 +68,33 @@ std::string EncodeSpendRecord(const SpendRecord& record);
 
 // Parses what EncodeSpendRecord wrote.
 StatusOr<SpendRecord> DecodeSpendRecord(std::string_view json);
+
+// The spend log's compact form. A gateway thread's records repeat the configuration's fields
+// (key, tags, route, model, upstream_model, commit, price, currency) in long runs, and those are
+// most of a record's bytes, so the log holds them once in a context line
+//   {"ctx":N,"key":...,"tags":{...},...,"currency":"USD"}
+// and each record line carries "ctx":N in their place (otherwise EncodeSpendRecord's line).
+// N is unique within the process; SpendLog::Append writes the context line into a segment before
+// the first record line there that refers to it, so a segment can be read on its own.
+struct SpendLogLines {
+  uint64_t context_id = 0;   // N
+  std::string_view context;  // the context line; valid until this thread's next call
+  std::string record;        // the record line
+};
+// Encodes `record` for the spend log. Uses this thread's cache of the configuration's fields.
+void EncodeSpendLogLines(const SpendRecord& record, SpendLogLines* out);
+
+// Reads the payloads of one spend log segment in order: context lines, compact record lines and
+// full ones (EncodeSpendRecord's, as older builds wrote them).
+class SpendLogDecoder {
+ public:
+  // The record, or nullopt for a context line (kept for the lines after it). InvalidArgument
+  // for a malformed line, or a record line whose context was not read before it.
+  StatusOr<std::optional<SpendRecord>> Decode(std::string_view payload);
+
+ private:
+  std::unordered_map<uint64_t, SpendRecord> contexts_;
+};
 
 // Makes every text field (and tag) valid UTF-8 without NUL bytes, which PostgreSQL requires and
 // JSON needs: invalid bytes become U+FFFD, NULs are dropped. Returns true if anything changed.

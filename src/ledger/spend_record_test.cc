@@ -118,6 +118,72 @@ TEST(SpendRecordTest, ConsecutiveRecordsReuseOnlyWhatRepeats) {
   }
 }
 
+// The spend log's compact lines: a context line for each new set of configuration fields, record
+// lines that refer to it, and a decoder that puts the two together again.
+TEST(SpendRecordTest, LogLinesRoundTripThroughTheDecoder) {
+  SpendRecord a = testing::MakeRecord("req-a", 10, 1);
+  SpendRecord b = a;
+  b.request_id = "req-b";
+  b.usage.images = 2;
+  SpendRecord c = a;  // other configuration fields
+  c.request_id = "req-c";
+  c.route = "r2";
+  c.tags["app"] = "x\"y";
+  SpendRecord d = a;  // back to a's: a new context number, the same fields
+  d.request_id = "req-d";
+  d.cache_hit = true;
+
+  SpendLogDecoder decoder;
+  std::vector<uint64_t> ids;
+  uint64_t last_id = 0;
+  int context_lines = 0;
+  for (const SpendRecord& r : {a, b, c, d}) {
+    SpendLogLines lines;
+    EncodeSpendLogLines(r, &lines);
+    ids.push_back(lines.context_id);
+    EXPECT_EQ(lines.record.find("\"key\""), std::string::npos) << lines.record;
+    EXPECT_EQ(lines.record.find("gpt-4o-mini"), std::string::npos) << lines.record;
+    EXPECT_LT(lines.record.size(), EncodeSpendRecord(r).size() - 200);
+    if (lines.context_id != last_id) {  // what the log does: the context before its first record
+      StatusOr<std::optional<SpendRecord>> ctx = decoder.Decode(lines.context);
+      ASSERT_TRUE(ctx.ok()) << ctx.status().ToString() << " " << lines.context;
+      EXPECT_FALSE(ctx->has_value());
+      ++context_lines;
+      last_id = lines.context_id;
+    }
+    StatusOr<std::optional<SpendRecord>> back = decoder.Decode(lines.record);
+    ASSERT_TRUE(back.ok()) << back.status().ToString() << " " << lines.record;
+    ASSERT_TRUE(back->has_value());
+    EXPECT_EQ(**back, r) << lines.record;
+  }
+  EXPECT_EQ(ids[0], ids[1]);
+  EXPECT_NE(ids[1], ids[2]);
+  EXPECT_NE(ids[2], ids[3]);
+  EXPECT_NE(ids[0], ids[3]);
+  EXPECT_EQ(context_lines, 3);
+
+  // Full lines (older builds, exports) decode as they are.
+  StatusOr<std::optional<SpendRecord>> full = decoder.Decode(EncodeSpendRecord(c));
+  ASSERT_TRUE(full.ok()) << full.status().ToString();
+  ASSERT_TRUE(full->has_value());
+  EXPECT_EQ(**full, c);
+}
+
+TEST(SpendRecordTest, LogDecoderRejectsARecordWithoutItsContext) {
+  SpendLogLines lines;
+  EncodeSpendLogLines(testing::MakeRecord("req-x", 10, 1), &lines);
+  SpendLogDecoder fresh;  // a segment that does not hold the context line
+  StatusOr<std::optional<SpendRecord>> r = fresh.Decode(lines.record);
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("req-x"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(fresh.Decode(R"({"request_id":"a","ctx":-1})").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(fresh.Decode(R"({"request_id":"a","ctx":"1"})").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(fresh.Decode(R"({"ctx":1,"route":7})").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(fresh.Decode(R"({"time_us":1})").status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(SpendRecordTest, InvalidUtf8StillEncodesAsJson) {
   SpendRecord r = testing::MakeRecord("bad-\xff", 1, 1);
   r.tags["k\xfe"] = "v\xc3";

@@ -56,22 +56,28 @@ Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
       return OkStatus();
     };
     int64_t bad_payloads = 0;
+    int64_t contexts = 0;
+    SpendLogDecoder decoder;
     BURSAR_ASSIGN_OR_RETURN(
         SpendLog::ReadStats rs,
         SpendLog::ReadSegment(log_->SegmentPath(seg), [&](std::string_view payload) -> Status {
-          StatusOr<SpendRecord> r = DecodeSpendRecord(payload);
+          StatusOr<std::optional<SpendRecord>> r = decoder.Decode(payload);
           if (!r.ok()) {  // CRC-valid but undecodable: written by a buggy build; keep going
             ++bad_payloads;
             return OkStatus();
           }
-          batch.push_back(std::move(r).value());
+          if (!r->has_value()) {  // a context line: not a record
+            ++contexts;
+            return OkStatus();
+          }
+          batch.push_back(std::move(**r));
           if (batch.size() >= kReplayBatch) return flush();
           return OkStatus();
         }));
     BURSAR_RETURN_IF_ERROR(flush());
     BURSAR_RETURN_IF_ERROR(log_->DeleteSegment(seg));
     std::lock_guard<std::mutex> lock(mu_);
-    stats_.replayed += rs.records;
+    stats_.replayed += rs.records - contexts;
     stats_.skipped_lines += rs.skipped + bad_payloads;
     stats_.stored += stored;
   }
@@ -81,9 +87,11 @@ Status LedgerWriter::ReplaySegments(const std::vector<uint64_t>& segments) {
 Status LedgerWriter::Append(const SpendRecord& record) { return Append(SpendRecord(record)); }
 
 Status LedgerWriter::Append(SpendRecord&& record) {
-  std::string line = EncodeSpendRecord(record);
+  thread_local SpendLogLines lines;  // keeps its buffer from one request to the next
+  EncodeSpendLogLines(record, &lines);
+  const SpendLog::Context context{lines.context_id, lines.context};
   uint64_t segment = 0;
-  BURSAR_RETURN_IF_ERROR(log_->Append(line, &segment));
+  BURSAR_RETURN_IF_ERROR(log_->Append(lines.record, &segment, &context));
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.appended;
   ++enqueued_seq_;

@@ -197,10 +197,22 @@ TEST_P(WriterTest, RefusedRecordIsQuarantined) {
 
 // kill -9 mid-stream: every record whose Append returned (the child reports it on a pipe) is
 // in the store exactly once after the next Open.
+// Thread t's i-th record in SurvivesKill9: a key per thread, and a route that changes every 50
+// records, so that the log's context lines change while it is killed.
+SpendRecord Kill9Record(int t, int i) {
+  SpendRecord r =
+      testing::MakeRecord("k" + std::to_string(t) + "-" + std::to_string(i), kT0 + i, 1);
+  r.key_name = "key-" + std::to_string(t);
+  r.route = "chat-" + std::to_string(i / 50);
+  r.tags["thread"] = std::to_string(t);
+  return r;
+}
+
 TEST_P(WriterTest, SurvivesKill9) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  const LedgerWriter::Options opts = Opts();
+  LedgerWriter::Options opts = Opts();
+  opts.segment_max_bytes = 64 << 10;  // segments rotate (and start with context lines) meanwhile
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -212,7 +224,7 @@ TEST_P(WriterTest, SurvivesKill9) {
       threads.emplace_back([&, t] {
         for (int i = 0;; ++i) {
           std::string id = "k" + std::to_string(t) + "-" + std::to_string(i);
-          if (!(*w)->Append(testing::MakeRecord(id, kT0 + i, 1)).ok()) _exit(4);
+          if (!(*w)->Append(Kill9Record(t, i)).ok()) _exit(4);
           std::string line = id + "\n";
           if (write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
             _exit(5);
@@ -253,7 +265,16 @@ TEST_P(WriterTest, SurvivesKill9) {
   ASSERT_TRUE((*w)->Close().ok());
   auto store = OpenStore();
   for (const std::string& id : acked) {
-    ASSERT_TRUE(store->GetRecord(id).ok()) << "acknowledged record lost: " << id;
+    StatusOr<SpendRecord> got = store->GetRecord(id);
+    ASSERT_TRUE(got.ok()) << "acknowledged record lost: " << id;
+    // The log holds the configuration's fields once per segment and thread: each record gets
+    // its own back.
+    const size_t dash = id.find('-');
+    const SpendRecord want =
+        Kill9Record(std::stoi(id.substr(1, dash - 1)), std::stoi(id.substr(dash + 1)));
+    EXPECT_EQ(got->key_name, want.key_name) << id;
+    EXPECT_EQ(got->route, want.route) << id;
+    EXPECT_EQ(got->tags, want.tags) << id;
   }
   int64_t count = *store->CountRecords();
   EXPECT_GE(count, static_cast<int64_t>(acked.size()));
