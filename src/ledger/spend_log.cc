@@ -54,17 +54,24 @@ size_t AppendSlot() {
   return slot;
 }
 
-// The last context line this thread appended: to which log (SpendLog::instance_), which segment.
+// The context lines this thread appended lately, and where: which log (SpendLog::instance_) and
+// segment. As many as a thread's encoder keeps contexts (spend_record.h), replaced in turn.
 struct ContextMemo {
-  uint64_t log = 0;
-  uint64_t segment = 0;
-  uint64_t id = 0;
+  struct Entry {
+    uint64_t log = 0;
+    uint64_t segment = 0;
+    uint64_t id = 0;
+  };
+  std::array<Entry, 8> entries;
+  size_t next = 0;
 };
 thread_local ContextMemo context_memo;
 
 bool HasNewlineOrNul(std::string_view s) {
   return s.find('\n') != std::string_view::npos || s.find('\0') != std::string_view::npos;
 }
+
+Status BadContext() { return InvalidArgumentError("spend log: context contains a newline or NUL"); }
 
 // "<crc> " (9 bytes) for a payload.
 void CrcPrefix(std::string_view payload, char out[9]) {
@@ -151,12 +158,22 @@ SpendLog::SpendLog(Options options)
     : options_(std::move(options)), instance_(next_instance.fetch_add(1) + 1) {}
 
 bool SpendLog::NeedsContext(const Context* context, uint64_t segment) const {
-  return context != nullptr && !(context_memo.id == context->id &&
-                                 context_memo.segment == segment && context_memo.log == instance_);
+  if (context == nullptr) return false;
+  for (const ContextMemo::Entry& e : context_memo.entries) {
+    if (e.id == context->id && e.segment == segment && e.log == instance_) return false;
+  }
+  return true;
 }
 
 void SpendLog::WroteContext(const Context* context, uint64_t segment) const {
-  context_memo = ContextMemo{instance_, segment, context->id};
+  for (ContextMemo::Entry& e : context_memo.entries) {
+    if (e.id == context->id && e.log == instance_) {  // the same context, a later segment
+      e.segment = segment;
+      return;
+    }
+  }
+  context_memo.entries[context_memo.next] = {instance_, segment, context->id};
+  context_memo.next = (context_memo.next + 1) % context_memo.entries.size();
 }
 
 SpendLog::~SpendLog() {
@@ -264,6 +281,10 @@ Status SpendLog::AppendMapped(std::string_view payload, uint64_t* segment, const
   // The segment is fixed now: the context line, if this thread has not written it there yet,
   // goes in the same reservation, right before the record.
   const bool with_context = NeedsContext(context, m->segment);
+  if (with_context && HasNewlineOrNul(context->payload)) {
+    slot->writers.fetch_sub(1);
+    return BadContext();
+  }
   const size_t cn = with_context ? context->payload.size() + 10 : 0;
   const size_t n = cn + payload.size() + 10;
   const uint64_t off = m->next.fetch_add(n, std::memory_order_relaxed);
@@ -330,10 +351,6 @@ Status SpendLog::Append(std::string_view payload, uint64_t* segment, const Conte
   if (HasNewlineOrNul(payload)) {
     return InvalidArgumentError("spend log: payload contains a newline or NUL");
   }
-  // Checked once per context and thread (it is written at most once per segment).
-  if (context && context->id != context_memo.id && HasNewlineOrNul(context->payload)) {
-    return InvalidArgumentError("spend log: context contains a newline or NUL");
-  }
   if (!options_.sync) return AppendMapped(payload, segment, context);
   std::string line = Frame(payload);
   std::unique_lock<std::mutex> lock(mu_);
@@ -341,6 +358,7 @@ Status SpendLog::Append(std::string_view payload, uint64_t* segment, const Conte
   if (!error_.ok()) return error_;
   // Lines pending now go to segment_: a rotation writes them out before it moves on.
   if (NeedsContext(context, segment_)) {
+    if (HasNewlineOrNul(context->payload)) return BadContext();
     pending_.append(Frame(context->payload));
     WroteContext(context, segment_);  // if that write fails, the log is broken for good
   }

@@ -190,7 +190,7 @@ void ContextOncePerSegment(const std::string& dir_, bool sync) {
   ASSERT_TRUE((*log)->Append("a", &s1, &x).ok());
   ASSERT_TRUE((*log)->Append("b", nullptr, &x).ok());
   ASSERT_TRUE((*log)->Append("c", nullptr, &y).ok());
-  ASSERT_TRUE((*log)->Append("d", nullptr, &x).ok());  // the thread remembers only its last one
+  ASSERT_TRUE((*log)->Append("d", nullptr, &x).ok());  // x is still remembered
   ASSERT_TRUE((*log)->Append("e").ok());               // no context
   std::thread other([&] { ASSERT_TRUE((*log)->Append("f", nullptr, &x).ok()); });
   other.join();
@@ -201,10 +201,20 @@ void ContextOncePerSegment(const std::string& dir_, bool sync) {
   ASSERT_TRUE((*log)->Append("g", &s2, &x).ok());
   ASSERT_TRUE((*log)->Append("h", nullptr, &x).ok());
   EXPECT_EQ(s2, s1 + 1);
-  EXPECT_EQ(
-      ReadAll((*log)->SegmentPath(s1)),
-      (std::vector<std::string>{"ctx-x", "a", "b", "ctx-y", "c", "ctx-x", "d", "e", "ctx-x", "f"}));
-  EXPECT_EQ(ReadAll((*log)->SegmentPath(s2)), (std::vector<std::string>{"ctx-x", "g", "h"}));
+  EXPECT_EQ(ReadAll((*log)->SegmentPath(s1)),
+            (std::vector<std::string>{"ctx-x", "a", "b", "ctx-y", "c", "d", "e", "ctx-x", "f"}));
+  // A thread remembers its last 8 contexts: after 8 others, x is written again.
+  std::vector<std::string> want2 = {"ctx-x", "g", "h"};
+  for (uint64_t i = 0; i < 8; ++i) {
+    const std::string name = "ctx-" + std::to_string(i);
+    const SpendLog::Context other{200 + i, name};
+    ASSERT_TRUE((*log)->Append("p" + std::to_string(i), nullptr, &other).ok());
+    want2.push_back(name);
+    want2.push_back("p" + std::to_string(i));
+  }
+  ASSERT_TRUE((*log)->Append("q", nullptr, &x).ok());
+  want2.insert(want2.end(), {"ctx-x", "q"});
+  EXPECT_EQ(ReadAll((*log)->SegmentPath(s2)), want2);
   const SpendLog::Context bad{103, "two\nlines"};
   EXPECT_EQ((*log)->Append("i", nullptr, &bad).code(), StatusCode::kInvalidArgument);
   const std::string s2_path = (*log)->SegmentPath(s2);

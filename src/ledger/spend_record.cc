@@ -1,5 +1,7 @@
 #include "ledger/spend_record.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cstdint>
@@ -198,11 +200,31 @@ struct ConfigFields {
   }
 };
 
-// This thread's configuration fields, re-encoded when `r`'s differ.
+// This thread's last kSpendLogContextsPerThread sets of configuration fields (a worker serves
+// many keys, interleaved): the one matching `r`'s, or the least recently used one re-encoded.
 const ConfigFields& ConfigOf(const SpendRecord& r) {
-  thread_local ConfigFields last;
-  if (!last.Matches(r)) last.Encode(r);
-  return last;
+  struct Cache {
+    std::array<ConfigFields, kSpendLogContextsPerThread> entries;
+    std::array<uint64_t, kSpendLogContextsPerThread> used{};  // tick of the last use
+    uint64_t tick = 0;
+    size_t last = 0;  // the entry used last, tried first
+  };
+  thread_local Cache cache;
+  const uint64_t tick = ++cache.tick;
+  if (cache.entries[cache.last].Matches(r)) {
+    cache.used[cache.last] = tick;
+    return cache.entries[cache.last];
+  }
+  size_t at = 0;
+  while (at < cache.entries.size() && !cache.entries[at].Matches(r)) ++at;
+  if (at == cache.entries.size()) {  // a miss: replace the least recently used
+    at = static_cast<size_t>(std::min_element(cache.used.begin(), cache.used.end()) -
+                             cache.used.begin());
+    cache.entries[at].Encode(r);
+  }
+  cache.last = at;
+  cache.used[at] = tick;
+  return cache.entries[at];
 }
 
 // A record's line with `config` (the configuration's fields, or a reference to them) after its

@@ -12,6 +12,7 @@
 // Thread safety: pure functions over values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -75,7 +76,10 @@ StatusOr<SpendRecord> DecodeSpendRecord(std::string_view json);
 //   {"ctx":N,"key":...,"tags":{...},...,"currency":"USD"}
 // and each record line carries "ctx":N in their place (otherwise EncodeSpendRecord's line).
 // N is unique within the process; SpendLog::Append writes the context line into a segment before
-// the first record line there that refers to it, so a segment can be read on its own.
+// the first record line there that refers to it, so a segment can be read on its own. Each thread
+// keeps its last kSpendLogContextsPerThread sets of fields, so a worker that serves a few keys in
+// turn reuses their contexts.
+inline constexpr size_t kSpendLogContextsPerThread = 8;
 struct SpendLogLines {
   uint64_t context_id = 0;   // N
   std::string_view context;  // the context line; valid until this thread's next call

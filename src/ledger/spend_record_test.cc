@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -129,14 +130,13 @@ TEST(SpendRecordTest, LogLinesRoundTripThroughTheDecoder) {
   c.request_id = "req-c";
   c.route = "r2";
   c.tags["app"] = "x\"y";
-  SpendRecord d = a;  // back to a's: a new context number, the same fields
+  SpendRecord d = a;  // back to a's: the thread still has their context
   d.request_id = "req-d";
   d.cache_hit = true;
 
   SpendLogDecoder decoder;
   std::vector<uint64_t> ids;
-  uint64_t last_id = 0;
-  int context_lines = 0;
+  std::set<uint64_t> given;  // what the log does: each context once, before its first record
   for (const SpendRecord& r : {a, b, c, d}) {
     SpendLogLines lines;
     EncodeSpendLogLines(r, &lines);
@@ -144,12 +144,10 @@ TEST(SpendRecordTest, LogLinesRoundTripThroughTheDecoder) {
     EXPECT_EQ(lines.record.find("\"key\""), std::string::npos) << lines.record;
     EXPECT_EQ(lines.record.find("gpt-4o-mini"), std::string::npos) << lines.record;
     EXPECT_LT(lines.record.size(), EncodeSpendRecord(r).size() - 200);
-    if (lines.context_id != last_id) {  // what the log does: the context before its first record
+    if (given.insert(lines.context_id).second) {
       StatusOr<std::optional<SpendRecord>> ctx = decoder.Decode(lines.context);
       ASSERT_TRUE(ctx.ok()) << ctx.status().ToString() << " " << lines.context;
       EXPECT_FALSE(ctx->has_value());
-      ++context_lines;
-      last_id = lines.context_id;
     }
     StatusOr<std::optional<SpendRecord>> back = decoder.Decode(lines.record);
     ASSERT_TRUE(back.ok()) << back.status().ToString() << " " << lines.record;
@@ -158,15 +156,45 @@ TEST(SpendRecordTest, LogLinesRoundTripThroughTheDecoder) {
   }
   EXPECT_EQ(ids[0], ids[1]);
   EXPECT_NE(ids[1], ids[2]);
-  EXPECT_NE(ids[2], ids[3]);
-  EXPECT_NE(ids[0], ids[3]);
-  EXPECT_EQ(context_lines, 3);
+  EXPECT_EQ(ids[0], ids[3]);
+  EXPECT_EQ(given.size(), 2u);
 
   // Full lines (older builds, exports) decode as they are.
   StatusOr<std::optional<SpendRecord>> full = decoder.Decode(EncodeSpendRecord(c));
   ASSERT_TRUE(full.ok()) << full.status().ToString();
   ASSERT_TRUE(full->has_value());
   EXPECT_EQ(**full, c);
+}
+
+TEST(SpendRecordTest, LogContextsAreKeptPerThreadUpToTheLimit) {
+  SpendRecord a = testing::MakeRecord("req-a", 10, 1);
+  a.key_name = "limit-test-a";
+  SpendLogLines lines;
+  EncodeSpendLogLines(a, &lines);
+  const uint64_t a_id = lines.context_id;
+  std::set<uint64_t> others;
+  for (size_t i = 0; i + 1 < kSpendLogContextsPerThread; ++i) {  // a stays among the last ones
+    SpendRecord r = a;
+    r.key_name = "limit-test-" + std::to_string(i);
+    EncodeSpendLogLines(r, &lines);
+    others.insert(lines.context_id);
+  }
+  EXPECT_EQ(others.size(), kSpendLogContextsPerThread - 1);
+  EXPECT_EQ(others.count(a_id), 0u);
+  EncodeSpendLogLines(a, &lines);
+  EXPECT_EQ(lines.context_id, a_id);
+  for (size_t i = 0; i < kSpendLogContextsPerThread; ++i) {  // now a is the least recent
+    SpendRecord r = a;
+    r.key_name = "limit-test-more-" + std::to_string(i);
+    EncodeSpendLogLines(r, &lines);
+  }
+  EncodeSpendLogLines(a, &lines);
+  EXPECT_NE(lines.context_id, a_id);  // a new number: its context line is written again
+  SpendLogDecoder decoder;
+  ASSERT_TRUE(decoder.Decode(lines.context).ok());
+  StatusOr<std::optional<SpendRecord>> back = decoder.Decode(lines.record);
+  ASSERT_TRUE(back.ok() && back->has_value()) << back.status().ToString();
+  EXPECT_EQ(**back, a);
 }
 
 TEST(SpendRecordTest, LogDecoderRejectsARecordWithoutItsContext) {
