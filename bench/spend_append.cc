@@ -1,12 +1,15 @@
-// spend_append [--threads T] [--records N]
+// spend_append [--threads T] [--records N] [--format both|full|compact]
 //
 // The gateway workers' cost of making a spend record durable without sync (the mapped spend log
-// the gateway uses): T threads (default 2, the bench machine's cores) each append N records
-// (default 2,000,000 in all) of a gateway-sized payload (about 450 bytes) to one SpendLog, as the
-// workers do concurrently, into one segment faulted in beforehand (as the ledger writer keeps the
-// pages ahead of the appends). Prints wall and CPU time per record. Last line:
-// spend_append_ns_per_record=N
-// (CPU time of the appending threads, user + system, per record)
+// the gateway uses): T threads (default 2, the bench machine's cores) each encode and append N
+// records (default 2,000,000 in all) of a gateway request to one SpendLog, as the workers do
+// concurrently, into one segment faulted in beforehand (as the ledger writer keeps the pages
+// ahead of the appends). It does so twice: with the full line of every field (EncodeSpendRecord,
+// the log's format before session 10), then with the compact lines the gateway writes (a context
+// line per thread and segment, records that refer to it). Prints wall and CPU time per record
+// and bytes per record for each, and the ratio. Last line:
+// spend_append_ns_per_record=N full_ns_per_record=M
+// (CPU time of the appending threads, user + system, per record: compact lines, then full ones)
 #include <sys/resource.h>
 #include <sys/time.h>
 
@@ -20,8 +23,11 @@
 #include <vector>
 
 #include "ledger/spend_log.h"
+#include "ledger/spend_record.h"
 
+using bursar::Status;
 using bursar::ledger::SpendLog;
+using bursar::ledger::SpendRecord;
 
 namespace {
 
@@ -32,40 +38,34 @@ double ThreadCpuSeconds() {
   return s(u.ru_utime) + s(u.ru_stime);
 }
 
-}  // namespace
+struct Result {
+  double cpu_ns = 0;   // per record, the appending threads' CPU
+  double wall_ns = 0;  // per record
+  double bytes = 0;    // per record, in the segment
+};
 
-int main(int argc, char** argv) {
-  int threads = 2;
-  int64_t n = 2'000'000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--threads" && i + 1 < argc) {
-      threads = std::atoi(argv[++i]);
-    } else if (a == "--records" && i + 1 < argc) {
-      n = std::atoll(argv[++i]);
-    } else {
-      std::fprintf(stderr, "usage: spend_append [--threads T] [--records N]\n");
-      return 2;
-    }
-  }
-  if (threads <= 0 || n <= 0) return 2;
-  std::string tmpl = (std::filesystem::temp_directory_path() / "bursar-append.XXXXXX").string();
-  if (!mkdtemp(tmpl.data())) return 1;
-  const std::string dir = tmpl;
-  const size_t map_bytes = static_cast<size_t>(n) * 460 + (size_t{1} << 20);
+// T threads append n records in all to a fresh log in `dir`; `compact`: the gateway's lines.
+Result Run(const std::string& dir, int threads, int64_t n, bool compact) {
+  const size_t map_bytes = static_cast<size_t>(n) * 480 + (size_t{1} << 20);
   auto log = SpendLog::Open({dir, /*sync=*/false, map_bytes});
   if (!log.ok()) {
     std::fprintf(stderr, "spend_append: %s\n", log.status().ToString().c_str());
-    return 1;
+    std::exit(1);
   }
-  // A gateway record's JSON line is about 450 bytes.
-  std::string payload =
-      R"({"request_id":"req_3a5f09c2e47b18d6010000000001","time_us":1790000000000000,)"
-      R"("key":"bench","tags":{"team":"bench"},"route":"chat","model":"bench-model",)"
-      R"("upstream_model":"bench-upstream","commit":"a57093cbbe0a103bed6b3777a7132f56256ea39a",)"
-      R"("usage":{"prompt_tokens":19,"completion_tokens":9},"price":{"input_cost_per_token":)"
-      R"(150000,"output_cost_per_token":600000},"cost_micros":8,"latency_us":412})";
-  payload.resize(440, ' ');
+  // The bench configuration's record (bench/gateway.sh): one key, one route, one model.
+  SpendRecord base;
+  base.time_us = 1'790'000'000'000'000;
+  base.key_name = "bench";
+  base.tags = {{"team", "bench"}};
+  base.route = "chat";
+  base.model = "bench-model";
+  base.upstream_model = "bench-upstream";
+  base.commit = "a57093cbbe0a103bed6b3777a7132f56256ea39a";
+  base.usage.prompt_tokens = 19;
+  base.usage.completion_tokens = 9;
+  base.price = R"({"input_cost_per_token":150000,"output_cost_per_token":600000})";
+  base.cost_micros = 8;
+  base.latency_us = 412;
 
   const int64_t per_thread = n / threads;
   std::atomic<bool> go{false};
@@ -74,16 +74,29 @@ int main(int argc, char** argv) {
   pool.reserve(static_cast<size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
+      SpendRecord r = base;
+      r.request_id = "req_3a5f09c2e47b18d60" + std::to_string(t) + "000000000000";
+      bursar::ledger::SpendLogLines lines;
       while (!go.load()) std::this_thread::yield();
       const double c0 = ThreadCpuSeconds();
       for (int64_t i = 0; i < per_thread; ++i) {
-        if (!(*log)->Append(payload).ok()) std::abort();
+        r.request_id.back() = static_cast<char>('0' + i % 10);  // as ids differ request by request
+        ++r.time_us;
+        Status s;
+        if (compact) {
+          bursar::ledger::EncodeSpendLogLines(r, &lines);
+          const SpendLog::Context context{lines.context_id, lines.context};
+          s = (*log)->Append(lines.record, nullptr, &context);
+        } else {
+          s = (*log)->Append(bursar::ledger::EncodeSpendRecord(r));
+        }
+        if (!s.ok()) std::abort();
       }
       cpu[static_cast<size_t>(t)] = ThreadCpuSeconds() - c0;
     });
   }
   // One segment large enough for every record, faulted in before the clock starts: what is timed
-  // is the appends alone (the ledger writer keeps the pages faulted in ahead of them).
+  // is the encoding and the appends alone (the ledger writer keeps the pages faulted in ahead).
   (*log)->PrefaultAhead(map_bytes);
   const auto start = std::chrono::steady_clock::now();
   go.store(true);
@@ -93,13 +106,50 @@ int main(int argc, char** argv) {
   double cpu_total = 0;
   for (double c : cpu) cpu_total += c;
   const double records = static_cast<double>(per_thread * threads);
+  const double bytes = static_cast<double>((*log)->current_segment_bytes());
   (*log)->Close();
   log->reset();
   std::filesystem::remove_all(dir);
-  std::printf("spend_append: %d threads, %.0f records of %zu bytes\n", threads, records,
-              payload.size());
-  std::printf("wall %.1f ns/record (%.2f M records/s), appending threads' CPU %.1f ns/record\n",
-              wall * 1e9 / records, records / wall / 1e6, cpu_total * 1e9 / records);
-  std::printf("spend_append_ns_per_record=%.0f\n", cpu_total * 1e9 / records);
+  return Result{cpu_total * 1e9 / records, wall * 1e9 / records, bytes / records};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 2;
+  int64_t n = 2'000'000;
+  std::string format = "both";  // or full, or compact: one of the two runs only (for profiling)
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--threads" && i + 1 < argc) {
+      threads = std::atoi(argv[++i]);
+    } else if (a == "--records" && i + 1 < argc) {
+      n = std::atoll(argv[++i]);
+    } else if (a == "--format" && i + 1 < argc) {
+      format = argv[++i];
+    } else {
+      std::fprintf(
+          stderr, "usage: spend_append [--threads T] [--records N] [--format both|full|compact]\n");
+      return 2;
+    }
+  }
+  if (threads <= 0 || n <= 0) return 2;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "bursar-append.XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) return 1;
+  std::printf("spend_append: %d threads, %lld records each way\n", threads,
+              static_cast<long long>(n / threads * threads));
+  const Result full = format != "compact" ? Run(tmpl + "/full", threads, n, false) : Result{};
+  const Result compact = format != "full" ? Run(tmpl + "/compact", threads, n, true) : Result{};
+  std::filesystem::remove_all(tmpl);
+  for (const auto& [name, r] :
+       {std::pair{"full lines   ", full}, std::pair{"compact lines", compact}}) {
+    std::printf(
+        "%s: %.0f bytes/record, wall %.1f ns/record (%.2f M records/s), CPU %.1f ns/record\n", name,
+        r.bytes, r.wall_ns, 1e3 / r.wall_ns, r.cpu_ns);
+  }
+  std::printf("compact/full: bytes %.2f, CPU %.2f\n", compact.bytes / full.bytes,
+              compact.cpu_ns / full.cpu_ns);
+  std::printf("spend_append_ns_per_record=%.0f full_ns_per_record=%.0f\n", compact.cpu_ns,
+              full.cpu_ns);
   return 0;
 }
