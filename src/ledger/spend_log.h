@@ -8,7 +8,9 @@
 // and the payload has no newline. A line without its newline or whose CRC does not match (a write
 // torn by kill -9 or power loss) is skipped by ReadSegment and counted in `skipped`.
 // A line is a record, or a context line that later record lines of its segment refer to
-// (Append's `context`; the payloads' formats are in spend_record.h).
+// (Append's `context`; the payloads' formats are in spend_record.h). A context line is complete
+// before any record that refers to it is acknowledged, so kill -9 cannot separate them; a context
+// line damaged on the medium makes its records unreadable (replay counts them as skipped).
 //
 // With sync (group commit): concurrent Append calls are batched; one caller (the leader) writes
 // every pending line with one write() and one fdatasync() while the others wait, so N threads
