@@ -85,7 +85,7 @@ StatusOr<std::unique_ptr<SyncServe>> SyncServe::Begin(const SyncServeFlags& flag
       gitops::GitOpsService::Create(
           o, [self](config::DesiredStatePtr state, const gitops::CommitInfo& commit) -> Status {
             if (server::GatewayServer* srv = self->server_.load(std::memory_order_acquire)) {
-              Status published = srv->Publish(std::move(state));
+              Status published = srv->Publish(state);
               if (published.ok()) {
                 std::printf("bursar: live commit %s\n", commit.id.c_str());
                 std::fflush(stdout);

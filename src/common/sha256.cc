@@ -23,7 +23,7 @@ const EVP_MD* Md() {
 std::string Hex(const unsigned char* p, unsigned n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * n);
+  out.reserve(size_t{2} * n);
   for (unsigned i = 0; i < n; ++i) {
     out.push_back(kHex[p[i] >> 4]);
     out.push_back(kHex[p[i] & 15]);

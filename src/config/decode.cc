@@ -113,15 +113,15 @@ std::string JoinNames(const std::vector<std::string>& names, size_t max) {
   return out.empty() ? "(none defined)" : out;
 }
 
-void Decoder::Error(const YamlNode& at, std::string message) {
-  Error(at.line, at.column, std::move(message));
+void Decoder::Error(const YamlNode& at, const std::string& message) {
+  Error(at.line, at.column, message);
 }
 
-void Decoder::Error(int line, int column, std::string message) {
-  Error(SourceLocation{file_, line, column}, std::move(message));
+void Decoder::Error(int line, int column, const std::string& message) {
+  Error(SourceLocation{file_, line, column}, message);
 }
 
-void Decoder::Error(const SourceLocation& where, std::string message) {
+void Decoder::Error(const SourceLocation& where, const std::string& message) {
   // Values are quoted through Printable already; this catches text from elsewhere (yaml-cpp,
   // URL checks). Idempotent: escapes are plain ASCII.
   out_->push_back(Diagnostic{where, Printable(message, std::string::npos)});
@@ -427,7 +427,7 @@ Fields::Fields(Decoder& d, const YamlNode* node, const Path& path, std::string_v
             break;
           }
         }
-        d.Error(*key, std::move(message));
+        d.Error(*key, message);
         unknown_.push_back(key->value);
       }
       continue;

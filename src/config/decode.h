@@ -81,9 +81,9 @@ class Decoder {
   const std::string& file() const { return file_; }
   Registry& registry() { return *registry_; }
   SourceLocation Where(const YamlNode& n) const { return {file_, n.line, n.column}; }
-  void Error(const YamlNode& at, std::string message);
-  void Error(int line, int column, std::string message);
-  void Error(const SourceLocation& where, std::string message);
+  void Error(const YamlNode& at, const std::string& message);
+  void Error(int line, int column, const std::string& message);
+  void Error(const SourceLocation& where, const std::string& message);
 
   void Declare(std::string kind, std::string name, const YamlNode& at);
   void Refer(std::string target_kind, std::string name, const YamlNode& at, const Path& from);
@@ -170,7 +170,7 @@ void DecodeRemediation(Decoder& d, const Fields& doc, Metadata meta, DesiredStat
 void DecodePriceCatalog(Decoder& d, const Fields& doc, Metadata meta, DesiredState* state);
 
 // A Kubernetes workload document (Deployment, StatefulSet, DaemonSet, Job, CronJob).
-void DecodeWorkload(Decoder& d, const YamlNode& root, std::string api_version, std::string kind,
-                    DesiredState* state);
+void DecodeWorkload(Decoder& d, const YamlNode& root, std::string api_version,
+                    const std::string& kind, DesiredState* state);
 
 }  // namespace bursar::config::internal

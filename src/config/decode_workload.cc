@@ -89,8 +89,8 @@ void ReadPodTemplate(Decoder& d, const YamlNode* n, const Path& p, Workload* w,
 
 }  // namespace
 
-void DecodeWorkload(Decoder& d, const YamlNode& root, std::string api_version, std::string kind,
-                    DesiredState* state) {
+void DecodeWorkload(Decoder& d, const YamlNode& root, std::string api_version,
+                    const std::string& kind, DesiredState* state) {
   Workload w;
   w.kind = kind;
   w.api_version = std::move(api_version);

@@ -175,7 +175,7 @@ void CheckNames(Decoder& d, const Registry& reg) {
       message = "duplicate " + decl.kind + " name " + Quote(decl.name) + "; first defined at " +
                 at + "; expected unique names within a kind";
     }
-    d.Error(decl.where, std::move(message));
+    d.Error(decl.where, message);
   }
   std::set<std::string> gpu_types(reg.gpu_types.begin(), reg.gpu_types.end());
   for (const internal::Reference& ref : reg.refs) {

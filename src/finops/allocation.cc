@@ -181,8 +181,9 @@ Status FetchFocus(ledger::Db& db, const AllocationQuery& q, const std::vector<st
                                : "COALESCE(r." + res[i].column + ", '')";
     } else if (res[i].kind == Resolved::Kind::kTag) {
       std::string alias = "t" + std::to_string(i);
-      joins += " LEFT JOIN focus_tagset_tags " + alias + " ON " + alias +
-               ".tagset_id = r.tagset_id AND " + alias + ".tag_key = " + param(res[i].tag);
+      joins.append(" LEFT JOIN focus_tagset_tags ").append(alias).append(" ON ").append(alias);
+      joins.append(".tagset_id = r.tagset_id AND ").append(alias).append(".tag_key = ");
+      joins.append(param(res[i].tag));
       expr = "COALESCE(" + alias + ".tag_value, '')";
     } else {
       continue;

@@ -218,7 +218,7 @@ bool ParseTimestamp(std::string_view s, int64_t* unix_micros) {
         if (i < s.size() && s[i] == ':') ++i;
         if (i < s.size() && !ReadInt(s, &i, 2, &om)) return false;
         if (oh > 23 || om > 59) return false;
-        offset_s = (oh * 3600 + om * 60) * (c == '-' ? -1 : 1);
+        offset_s = (int64_t{oh} * 3600 + int64_t{om} * 60) * (c == '-' ? -1 : 1);
       } else {
         return false;
       }
@@ -226,7 +226,7 @@ bool ParseTimestamp(std::string_view s, int64_t* unix_micros) {
     if (i != s.size()) return false;
   }
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t seconds = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  int64_t seconds = days * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + sec - offset_s;
   *unix_micros = seconds * 1'000'000 + micros;
   return true;
 }

@@ -41,13 +41,12 @@ struct HugePageAllocator {
     void* raw =
         mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) throw std::bad_alloc();
-    const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
-    const uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
-    if (aligned > start) munmap(raw, aligned - start);
-    if (const uintptr_t end = start + size + kHuge; end > aligned + size) {
-      munmap(reinterpret_cast<void*>(aligned + size), end - (aligned + size));
-    }
-    madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // advice: failure is fine
+    char* const base = static_cast<char*>(raw);
+    const size_t lead = (kHuge - reinterpret_cast<uintptr_t>(raw) % kHuge) % kHuge;
+    char* const aligned = base + lead;
+    if (lead > 0) munmap(base, lead);
+    munmap(aligned + size, kHuge - lead);   // what is left of the extra huge page (never 0)
+    madvise(aligned, size, MADV_HUGEPAGE);  // advice: failure is fine
     return reinterpret_cast<T*>(aligned);
   }
   void deallocate(T* p, size_t n) {

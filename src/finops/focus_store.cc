@@ -530,8 +530,10 @@ StatusOr<ImportResult> ImportFocusLoad(Db& db, std::unique_ptr<ByteSource> sourc
         tagset = *t;
       } else if (t.status().code() == StatusCode::kInvalidArgument) {
         std::string shown(row.tags.substr(0, 80));
-        s = InvalidArgumentError(name + ":" + std::to_string(reader.line()) + ": column Tags: \"" +
-                                 shown + "\" " + t.status().message());
+        std::string msg = name;
+        msg.append(":").append(std::to_string(reader.line())).append(": column Tags: \"");
+        msg.append(shown).append("\" ").append(t.status().message());
+        s = InvalidArgumentError(msg);
       } else {
         return t.status();
       }

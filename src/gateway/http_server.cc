@@ -431,7 +431,7 @@ int HttpServer::InFlight() const {
 }
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ServerOptions& options,
-                                                        HandlerFactory factory) {
+                                                        const HandlerFactory& factory) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   int n = options.workers > 0 ? options.workers : 1;

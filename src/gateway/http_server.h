@@ -66,7 +66,7 @@ class HttpServer {
   // Binds every worker's acceptor and starts the worker threads. Unavailable when the address
   // cannot be bound.
   static StatusOr<std::unique_ptr<HttpServer>> Start(const ServerOptions& options,
-                                                     HandlerFactory factory);
+                                                     const HandlerFactory& factory);
   ~HttpServer();  // Shutdown(0) if still running
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

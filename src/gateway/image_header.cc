@@ -111,6 +111,9 @@ constexpr std::array<int8_t, 256> MakeBase64Table() {
 }
 constexpr std::array<int8_t, 256> kBase64 = MakeBase64Table();
 
+// A byte's value in the base64 alphabet, -1 outside it (the table's entries are signed for that).
+int Base64Value(uint8_t c) { return kBase64[c]; }  // NOLINT(bugprone-signed-char-misuse)
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -214,11 +217,11 @@ Status DecodeBase64Prefix(std::string_view text, size_t max_decoded_bytes, size_
   // Every group but the last has no padding.
   const size_t full = n - 4;
   for (size_t i = 0; i < full; i += 4) {
-    const int a = kBase64[p[i]], b = kBase64[p[i + 1]], c = kBase64[p[i + 2]],
-              d = kBase64[p[i + 3]];
+    const int a = Base64Value(p[i]), b = Base64Value(p[i + 1]), c = Base64Value(p[i + 2]),
+              d = Base64Value(p[i + 3]);
     if ((a | b | c | d) < 0) {
       for (size_t k = 0; k < 4; ++k) {
-        if (kBase64[p[i + k]] < 0) return BadChar(i + k);
+        if (Base64Value(p[i + k]) < 0) return BadChar(i + k);
       }
     }
     if (written + 3 <= keep) {
@@ -241,7 +244,7 @@ Status DecodeBase64Prefix(std::string_view text, size_t max_decoded_bytes, size_
   const size_t pad = p[n - 1] == '=' ? (p[n - 2] == '=' ? 2 : 1) : 0;
   int v4[4] = {0, 0, 0, 0};
   for (size_t k = 0; k < 4 - pad; ++k) {
-    v4[k] = kBase64[p[i + k]];
+    v4[k] = Base64Value(p[i + k]);
     if (v4[k] < 0) return BadChar(i + k);
   }
   const uint32_t v = (static_cast<uint32_t>(v4[0]) << 18) | (static_cast<uint32_t>(v4[1]) << 12) |

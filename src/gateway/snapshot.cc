@@ -109,7 +109,7 @@ std::string Snapshot::ModelsJson(const config::ApiKey& key) const {
   return out;
 }
 
-StatusOr<SnapshotPtr> BuildSnapshot(config::DesiredStatePtr state, CircuitBreakers& breakers,
+StatusOr<SnapshotPtr> BuildSnapshot(const config::DesiredStatePtr& state, CircuitBreakers& breakers,
                                     GetEnvFn getenv) {
   if (!state) return InvalidArgumentError("no configuration");
   if (!getenv) {

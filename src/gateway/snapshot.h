@@ -57,7 +57,7 @@ using GetEnvFn = std::function<std::string(const std::string& name)>;
 
 // Builds the lookup tables. `breakers` supplies (and keeps across snapshots) each Model's breaker.
 // `getenv` defaults to the process environment.
-StatusOr<SnapshotPtr> BuildSnapshot(config::DesiredStatePtr state, CircuitBreakers& breakers,
+StatusOr<SnapshotPtr> BuildSnapshot(const config::DesiredStatePtr& state, CircuitBreakers& breakers,
                                     GetEnvFn getenv = nullptr);
 
 // A worker's memo of the last key it authenticated and the snapshot it was found in: a keep-alive

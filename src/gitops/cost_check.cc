@@ -109,6 +109,7 @@ struct PricedTraffic {
 struct TrafficKey {
   std::string route;  // "" = direct model use
   std::string model;  // set only when route is ""
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const TrafficKey&) const = default;
 };
 

@@ -29,6 +29,7 @@ struct ResourceKey {
   std::string ns;  // metadata.namespace, usually empty
   std::string name;
   std::string ToString() const;  // "Kind/name" or "Kind/namespace/name"
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   auto operator<=>(const ResourceKey&) const = default;
 };
 

@@ -312,7 +312,8 @@ Status FetchMirror(git_repository* repo, const std::string& url) {
   BURSAR_RETURN_IF_ERROR(
       GitCheck(git_remote_lookup(&remote, repo, kRemoteName), "cannot find remote origin"));
   RemotePtr owned(remote);
-  git_remote_callbacks callbacks = GIT_REMOTE_CALLBACKS_INIT;
+  git_remote_callbacks callbacks{};
+  (void)git_remote_init_callbacks(&callbacks, GIT_REMOTE_CALLBACKS_VERSION);
   int rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &callbacks, nullptr, nullptr);
   if (rc < 0) return GitError(rc, "cannot reach " + url);
   // Owned by the remote; disconnect on every path.
@@ -324,7 +325,8 @@ Status FetchMirror(git_repository* repo, const std::string& url) {
   GitBuf default_branch;
   bool has_default = git_remote_default_branch(default_branch.get(), remote) == 0;
 
-  git_fetch_options options = GIT_FETCH_OPTIONS_INIT;
+  git_fetch_options options{};
+  (void)git_fetch_options_init(&options, GIT_FETCH_OPTIONS_VERSION);
   options.prune = GIT_FETCH_PRUNE;
   options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
   BURSAR_RETURN_IF_ERROR(

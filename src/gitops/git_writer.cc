@@ -33,7 +33,8 @@ StatusOr<git_oid> ParseOid(const std::string& hex, std::string_view what) {
 
 // Fails when the work tree has changes to tracked files (untracked files are left alone).
 Status CheckClean(git_repository* repo) {
-  git_status_options opts = GIT_STATUS_OPTIONS_INIT;
+  git_status_options opts{};
+  (void)git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
   opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
   opts.flags = GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
   git_status_list* list = nullptr;
@@ -157,7 +158,8 @@ StatusOr<CommitResult> WriteCommit(GitRepository& repo, const CommitRequest& req
   result.tree = OidToString(tree_id);
 
   if (checked_out) {
-    git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
+    git_checkout_options opts{};
+    (void)git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
     opts.checkout_strategy = GIT_CHECKOUT_FORCE;  // safe: the work tree was clean
     BURSAR_RETURN_IF_ERROR(
         GitCheck(git_checkout_head(r, &opts), "commit written but work tree not updated"));
@@ -179,7 +181,8 @@ Status PushBranch(GitRepository& repo, const std::string& remote_name, const std
                                   "no remote " + remote_name));
   RemotePtr owned(remote);
   std::string rejection;
-  git_push_options opts = GIT_PUSH_OPTIONS_INIT;
+  git_push_options opts{};
+  (void)git_push_options_init(&opts, GIT_PUSH_OPTIONS_VERSION);
   opts.callbacks.payload = &rejection;
   opts.callbacks.push_update_reference = [](const char* ref, const char* status,
                                             void* payload) -> int {

@@ -108,8 +108,8 @@ std::string HmacSha256Hex(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(len * 2, '0');
-  for (unsigned int i = 0; i < len; ++i) {
+  std::string out(size_t{len} * 2, '0');
+  for (size_t i = 0; i < len; ++i) {
     out[2 * i] = kHex[mac[i] >> 4];
     out[2 * i + 1] = kHex[mac[i] & 0xf];
   }
@@ -124,7 +124,7 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 
 WebhookVerifier::WebhookVerifier(std::string secret, std::string branch, size_t max_body_bytes)
     : secret_(std::move(secret)), max_body_bytes_(max_body_bytes) {
-  branch_ref_ = branch.rfind("refs/", 0) == 0 ? branch : "refs/heads/" + branch;
+  branch_ref_ = branch.rfind("refs/", 0) == 0 ? std::move(branch) : "refs/heads/" + branch;
 }
 
 StatusOr<WebhookVerifier> WebhookVerifier::FromEnv(const std::string& env_name, std::string branch,

@@ -148,6 +148,7 @@ std::vector<SpendGroup> ReportTotals(const std::vector<SpendGroup>& groups) {
   std::map<std::string, SpendTotals> by_currency;
   for (const SpendGroup& g : groups) by_currency[g.currency].Add(g.totals);
   std::vector<SpendGroup> out;
+  out.reserve(by_currency.size());
   for (const auto& [currency, t] : by_currency) out.push_back(SpendGroup{{}, currency, t});
   return out;
 }

@@ -48,8 +48,9 @@ Status Store::QueryGroups(
         break;
       case Dimension::Kind::kTag: {
         std::string alias = "g" + std::to_string(i);
-        joins += " LEFT JOIN spend_tagset_tags " + alias + " ON " + alias +
-                 ".tagset_id = t.tagset_id AND " + alias + ".tag_key = " + param(by[i].tag);
+        joins.append(" LEFT JOIN spend_tagset_tags ").append(alias).append(" ON ").append(alias);
+        joins.append(".tagset_id = t.tagset_id AND ").append(alias).append(".tag_key = ");
+        joins.append(param(by[i].tag));
         expr = "COALESCE(" + alias + ".tag_value, '')";
         break;
       }
@@ -156,6 +157,7 @@ StatusOr<std::vector<ObservedUsage>> Store::ObservedUsageByRouteModel(int64_t si
   std::vector<Dimension> by = {{Dimension::Kind::kRoute, ""}, {Dimension::Kind::kModel, ""}};
   BURSAR_ASSIGN_OR_RETURN(std::vector<SpendGroup> groups, Aggregate(by, filter));
   std::vector<ObservedUsage> out;
+  out.reserve(groups.size());
   for (SpendGroup& g : groups) {
     out.push_back(ObservedUsage{g.keys[0], g.keys[1], g.currency, g.totals});
   }

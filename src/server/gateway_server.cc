@@ -90,8 +90,8 @@ GatewayServer::GatewayServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)
 GatewayServer::~GatewayServer() { (void)Stop(std::chrono::milliseconds(0)); }
 uint16_t GatewayServer::port() const { return impl_->http ? impl_->http->port() : 0; }
 
-StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const ServeOptions& options,
-                                                              config::DesiredStatePtr state) {
+StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
+    const ServeOptions& options, const config::DesiredStatePtr& state) {
   auto impl = std::make_unique<Impl>();
   Impl* p = impl.get();
   p->options = options;
@@ -151,7 +151,7 @@ StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(const ServeOptions
   return std::unique_ptr<GatewayServer>(new GatewayServer(std::move(impl)));
 }
 
-Status GatewayServer::Publish(config::DesiredStatePtr state) {
+Status GatewayServer::Publish(const config::DesiredStatePtr& state) {
   std::lock_guard<std::mutex> lock(impl_->publish_mu);
   BURSAR_ASSIGN_OR_RETURN(gateway::SnapshotPtr snap,
                           gateway::BuildSnapshot(state, impl_->breakers));

@@ -51,12 +51,12 @@ Status ParseListen(const std::string& listen, std::string* host, uint16_t* port)
 class GatewayServer {
  public:
   static StatusOr<std::unique_ptr<GatewayServer>> Start(const ServeOptions& options,
-                                                        config::DesiredStatePtr state);
+                                                        const config::DesiredStatePtr& state);
   ~GatewayServer();  // Stop(0) if running
 
   uint16_t port() const;
   // Validates the lookup tables and swaps the new configuration in.
-  Status Publish(config::DesiredStatePtr state);
+  Status Publish(const config::DesiredStatePtr& state);
   // Drains for at most `drain`, then flushes and closes the ledger. Idempotent.
   Status Stop(std::chrono::milliseconds drain);
 
