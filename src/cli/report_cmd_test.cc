@@ -18,6 +18,7 @@ constexpr int64_t kHour = 3'600'000'000;
 int RunCli(std::vector<std::string> args, std::string* out) {
   args.insert(args.begin(), "bursar");
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& a : args) argv.push_back(a.data());
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();

@@ -18,7 +18,7 @@ TEST(JsonTextTest, EscapesLikeNlohmannForValidText) {
   // nlohmann::json is the independent reference: same bytes for every valid UTF-8 input.
   std::string all_ascii;
   for (int c = 1; c < 128; ++c) all_ascii.push_back(static_cast<char>(c));
-  for (std::string s :
+  for (const std::string& s :
        {std::string(), std::string("plain"), std::string("q\"b\\s/"), all_ascii,
         std::string("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), std::string("nul\0in", 6)}) {
     EXPECT_EQ(Quoted(s), nlohmann::json(s).dump()) << s;
@@ -28,7 +28,7 @@ TEST(JsonTextTest, EscapesLikeNlohmannForValidText) {
 TEST(JsonTextTest, SpecialBytesAtEveryOffsetOfTheEightByteScan) {
   // The scan skips 8 plain bytes at a time: a byte to escape (or a UTF-8 sequence) in any
   // position of a word, and words of it back to back, must come out as byte by byte.
-  for (std::string special :
+  for (const std::string& special :
        {std::string("\x01"), std::string("\x1f"), std::string("\""), std::string("\\"),
         std::string("\n"), std::string("\x7f"), std::string(" "), std::string("\xc3\xa9"),
         std::string("\xf0\x9f\x98\x80"), std::string("\0", 1)}) {

@@ -55,7 +55,7 @@ class AllocationTest : public ::testing::TestWithParam<Backend> {
     return r;
   }
 
-  AllocationReport Run(AllocationQuery q) {
+  AllocationReport Run(const AllocationQuery& q) {
     auto r = RunAllocation(*store_, q);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : AllocationReport{};

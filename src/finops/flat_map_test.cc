@@ -10,7 +10,7 @@ namespace {
 
 TEST(FlatTextMap, FindsWhatWasInsertedAcrossGrowth) {
   FlatTextMap m;
-  for (int i = 0; i < 5000; ++i) m.Insert("value-" + std::to_string(i), i * 7);
+  for (int i = 0; i < 5000; ++i) m.Insert("value-" + std::to_string(i), int64_t{i} * 7);
   EXPECT_EQ(m.size(), 5000u);
   for (int i = 0; i < 5000; ++i) {
     const int64_t* v = m.Find("value-" + std::to_string(i));
@@ -62,6 +62,7 @@ TEST(FlatTupleMap, ManyTuplesSurviveGrowth) {
   FlatTupleMap m(1);
   TupleKey key;
   std::vector<std::string> keys;
+  keys.reserve(3000);
   for (int i = 0; i < 3000; ++i) keys.push_back("resource-" + std::to_string(i));
   uint8_t p[2] = {1, 1};
   for (int i = 0; i < 3000; ++i) {

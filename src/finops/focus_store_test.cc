@@ -106,7 +106,7 @@ std::string BreakLine(const std::string& content, int line_no, const std::string
     if (++n == line_no) {
       size_t p = line.find(',');
       size_t q = line.find(',', p + 1);
-      line = line.substr(0, p + 1) + value + line.substr(q);
+      line = line.substr(0, p + 1).append(value).append(line, q);
     }
     out += line + "\n";
   }

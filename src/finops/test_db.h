@@ -76,10 +76,13 @@ class TestDb {
   std::string url_, dir_, base_, schema_;
 };
 
+// `var` names a variable to declare: it cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define BURSAR_FINOPS_TEST_DB(var)                                         \
   auto var##_holder = ::bursar::finops::testing::TestDb::Make(GetParam()); \
   if (!var##_holder) GTEST_SKIP() << "BURSAR_TEST_PG_URL not set";         \
   ::bursar::ledger::Db& var = var##_holder->db()
+// NOLINTEND(bugprone-macro-parentheses)
 
 inline std::string SourceDir() {
   const char* env = std::getenv("BURSAR_SOURCE_DIR");

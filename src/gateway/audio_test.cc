@@ -39,13 +39,13 @@ std::string Wav(const std::string& chunks) {
 
 TEST(WavTest, ExactDurationRoundedUpToMillis) {
   // 16 kHz mono 16-bit, 16001 frames: 1000.0625 ms -> 1001.
-  const std::string data(16001 * 2, '\0');
+  const std::string data(size_t{16001} * 2, '\0');
   auto ms = WavDurationMillis(Wav(Chunk("fmt ", Fmt(1, 1, 16000, 16), 16) +
                                   Chunk("data", data, static_cast<uint32_t>(data.size()))));
   ASSERT_TRUE(ms.ok()) << ms.status().ToString();
   EXPECT_EQ(*ms, 1001);
   // 44.1 kHz stereo 16-bit, 22050 frames: exactly 500 ms; a LIST chunk (odd size) comes first.
-  const std::string data2(22050 * 4, '\0');
+  const std::string data2(size_t{22050} * 4, '\0');
   auto ms2 =
       WavDurationMillis(Wav(Chunk("LIST", "abc", 3) + Chunk("fmt ", Fmt(1, 2, 44100, 16), 16) +
                             Chunk("data", data2, static_cast<uint32_t>(data2.size()))));

@@ -234,6 +234,7 @@ void ConcurrentAdmit(Micros limit, Micros estimate, int threads, int* admitted_o
   std::atomic<bool> go{false};
   std::vector<AdmitDecision> decisions(threads);
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   for (int i = 0; i < threads; ++i) {
     pool.emplace_back([&, i] {
       while (!go.load()) std::this_thread::yield();

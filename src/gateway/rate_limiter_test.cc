@@ -91,6 +91,7 @@ TEST(RateLimiterTest, ConcurrentAdmitsNeverExceedTheLimit) {
   config::RateLimits limits{100, 0};
   std::atomic<int> allowed{0};
   std::vector<std::thread> pool;
+  pool.reserve(8);
   for (int t = 0; t < 8; ++t) {
     pool.emplace_back([&] {
       for (int i = 0; i < 50; ++i) allowed += rl.Admit("shared", limits, 0).allowed;

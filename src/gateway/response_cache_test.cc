@@ -137,6 +137,7 @@ TEST(ResponseCacheTest, ConcurrentUse) {
   ResponseCache cache({64, 1 << 20}, clock.Fn());
   std::vector<std::thread> pool;
   std::atomic<int> hits{0};
+  pool.reserve(8);
   for (int t = 0; t < 8; ++t) {
     pool.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {

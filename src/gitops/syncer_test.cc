@@ -228,7 +228,7 @@ TEST(SyncerTest, PublisherFailureIsRetried) {
   std::string c1 = repo.Commit("initial");
   int calls = 0;
   Syncer syncer(Opts(repo.path()),
-                [&](std::shared_ptr<const config::DesiredState>, const CommitInfo&) {
+                [&](const std::shared_ptr<const config::DesiredState>&, const CommitInfo&) {
                   return ++calls == 1 ? UnavailableError("not ready") : OkStatus();
                 });
   auto r1 = syncer.SyncOnce();

@@ -264,6 +264,7 @@ void ManyThreadsLoseNothing(const std::string& dir_, bool sync, size_t map_bytes
     }
   });
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {

@@ -246,7 +246,8 @@ TEST(SpendRecordTest, SanitizeMakesTextValidUtf8WithoutNul) {
   SpendRecord r = testing::MakeRecord("ok-\xc3\xa9", 1, 1);
   EXPECT_TRUE(SpendRecordIsClean(r));
   EXPECT_FALSE(SanitizeSpendRecord(&r));
-  r.request_id = std::string("bad-\xff-\0-\xed\xa0\x80-\xc0\xaf", 15);
+  using std::string_literals::operator""s;  // the literal holds a NUL: its length from the literal
+  r.request_id = "bad-\xff-\0-\xed\xa0\x80-\xc0\xaf"s;
   r.tags["t\xfe"] = "v";
   EXPECT_FALSE(SpendRecordIsClean(r));
   EXPECT_TRUE(SanitizeSpendRecord(&r));

@@ -58,10 +58,12 @@ TEST_P(StoreMigrationTest, DropKeyMigrationKeepsRows) {
   for (int i = 0; i < 300; ++i) {
     using std::string_view_literals::operator""sv;
     const std::string id = "old" + std::to_string(i), key = "key-" + std::to_string(i % 3);
-    std::vector<Value> v = {id, kT0 + i * 1000, key, int64_t{1}, "chat"sv, "m"sv, "m-up"sv, "c1"sv};
+    std::vector<Value> v = {
+        id, kT0 + int64_t{i} * 1000, key, int64_t{1}, "chat"sv, "m"sv, "m-up"sv, "c1"sv};
     for (int64_t k = 0; k < 9; ++k) v.emplace_back(i + k);  // usage
-    for (Value x : std::vector<Value>{"{}"sv, int64_t{i * 7}, int64_t{i % 2}, "USD"sv, int64_t{99},
-                                      int64_t{200}, int64_t{i % 5 == 0}, ""sv}) {
+    for (const Value& x :
+         std::vector<Value>{"{}"sv, int64_t{i} * 7, int64_t{i % 2}, "USD"sv, int64_t{99},
+                            int64_t{200}, int64_t{i % 5 == 0}, ""sv}) {
       v.push_back(x);  // price, cost, saved, currency, latency, status, cache_hit, downgraded
     }
     std::string params;
@@ -146,7 +148,8 @@ TEST_P(StoreMigrationTest, CompactRowsMigrationKeepsRows) {
   std::vector<SpendRecord> records;
   std::set<std::string> combos;
   for (int i = 0; i < 240; ++i) {
-    SpendRecord r = testing::MakeRecord("old" + std::to_string(i), kT0 + (i % 37) * 1000, i * 7);
+    SpendRecord r = testing::MakeRecord("old" + std::to_string(i), kT0 + int64_t{i % 37} * 1000,
+                                        int64_t{i} * 7);
     r.key_name = "key-" + std::to_string(i % 3);
     r.tags = tagsets[i % 2 ? 1 : (i % 4 ? 2 : 0)];
     r.route = i % 5 ? "chat" : "vision";
@@ -175,7 +178,7 @@ TEST_P(StoreMigrationTest, CompactRowsMigrationKeepsRows) {
           r.usage.audio_input_tokens, r.usage.audio_output_tokens, r.usage.audio_millis}) {
       v.emplace_back(u);
     }
-    for (Value x :
+    for (const Value& x :
          std::vector<Value>{r.price, r.cost_micros, r.saved_micros, r.currency, r.latency_us,
                             int64_t{r.status}, int64_t{r.cache_hit}, r.downgraded_from}) {
       v.push_back(x);

@@ -28,6 +28,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   std::vector<SpendRecord> batch;
+  batch.reserve(10);
   for (int i = 0; i < 10; ++i)
     batch.push_back(testing::MakeRecord("r" + std::to_string(i), kT0 + i, 100));
   auto n = store_->InsertBatch(batch);
@@ -42,6 +43,7 @@ TEST_P(StoreTest, InsertAndReplayWithoutDuplicates) {
   EXPECT_EQ(*store_->CountRecords(), 12);
   // Over 128 records (the multi-row insert) with an id twice in the batch and an old one.
   std::vector<SpendRecord> big;
+  big.reserve(300);
   for (int i = 0; i < 300; ++i) {
     big.push_back(testing::MakeRecord("big" + std::to_string(i % 290), kT0 + i, 1));
   }
@@ -107,6 +109,7 @@ TEST_P(StoreTest, InsertModes) {
   EXPECT_EQ((*daily)[0].Int(1), 230);
   // kFresh: plain inserts, 128-row statements and single rows.
   std::vector<SpendRecord> fresh;
+  fresh.reserve(300);
   for (int i = 0; i < 300; ++i)
     fresh.push_back(testing::MakeRecord("f" + std::to_string(i), kT0, 2));
   EXPECT_EQ(*store_->InsertBatch(fresh, InsertMode::kFresh), 300);
@@ -218,6 +221,7 @@ TEST_P(StoreTest, AggregatesAreExactForAnyRange) {
   for (const Range& range : ranges) {
     for (const auto& names : groupings) {
       std::vector<Dimension> by;
+      by.reserve(names.size());
       for (const auto& n : names) by.push_back(*Dimension::Parse(n));
       SpendFilter f;
       f.since_us = range.since;
@@ -229,6 +233,7 @@ TEST_P(StoreTest, AggregatesAreExactForAnyRange) {
         if (range.since && r.time_us < *range.since) continue;
         if (range.until && r.time_us >= *range.until) continue;
         std::vector<std::string> k;
+        k.reserve(by.size());
         for (const Dimension& d : by) k.push_back(dim_value(r, d));
         SpendTotals& t = want[{k, r.currency}];
         SpendTotals one;

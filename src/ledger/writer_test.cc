@@ -62,12 +62,13 @@ TEST_P(WriterTest, ConcurrentAppendsAllReachTheStore) {
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   constexpr int kThreads = 8, kPer = 250;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPer; ++i) {
         auto r = testing::MakeRecord("t" + std::to_string(t) + "-" + std::to_string(i),
-                                     kT0 + i * 1'000'000, 10);
+                                     kT0 + int64_t{i} * 1'000'000, 10);
         if (!(*w)->Append(r).ok()) ++failures;
       }
     });
@@ -94,6 +95,7 @@ TEST_P(WriterTest, FullQueueFallsBackToTheLog) {
   auto w = LedgerWriter::Open(opts);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
@@ -220,6 +222,7 @@ TEST_P(WriterTest, SurvivesKill9) {
     auto w = LedgerWriter::Open(opts);
     if (!w.ok()) _exit(3);
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
         for (int i = 0;; ++i) {
