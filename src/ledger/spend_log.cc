@@ -20,6 +20,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "ledger/spend_record.h"
+
 namespace bursar::ledger {
 namespace {
 
@@ -75,14 +77,14 @@ size_t AppendSlot() {
 }
 
 // The context lines this thread appended lately, and where: which log (SpendLog::instance_) and
-// segment. As many as a thread's encoder keeps contexts (spend_record.h), replaced in turn.
+// segment. As many as a thread's encoder keeps contexts, replaced in turn.
 struct ContextMemo {
   struct Entry {
     uint64_t log = 0;
     uint64_t segment = 0;
     uint64_t id = 0;
   };
-  std::array<Entry, 8> entries;
+  std::array<Entry, kSpendLogContextsPerThread> entries;
   size_t next = 0;
 };
 thread_local ContextMemo context_memo;

@@ -76,9 +76,9 @@ class SpendLog {
   // once it is durable. `segment` (optional) receives the sequence number of the segment the line
   // went to. With `context`, the context's line goes just before the payload, in the same segment
   // and the same reservation, unless this thread has written that context to that segment
-  // already (each thread remembers the last 8 contexts it wrote, and where): so a record line
-  // always finds its context earlier in its own segment. A context line is not a record:
-  // Closed::records and the Close of an empty segment do not count it.
+  // already (each thread remembers its last kSpendLogContextsPerThread contexts, spend_record.h,
+  // and where): so a record line always finds its context earlier in its own segment. A context
+  // line is not a record: Closed::records and the Close of an empty segment do not count it.
   Status Append(std::string_view payload, uint64_t* segment = nullptr,
                 const Context* context = nullptr);
 
