@@ -145,8 +145,8 @@ int main(int argc, char** argv) {
   const bool do_full = format != "compact", do_compact = format != "full";
   std::string tmpl = (std::filesystem::temp_directory_path() / "bursar-append.XXXXXX").string();
   if (!mkdtemp(tmpl.data())) return 1;
-  std::printf("spend_append: %d threads, %lld records each way\n", threads,
-              static_cast<long long>(n / threads * threads));
+  const long long total = n / threads * threads;  // whole shares per thread
+  std::printf("spend_append: %d threads, %lld records each way\n", threads, total);
   const Result full = do_full ? Run(tmpl + "/full", threads, n, false) : Result{};
   const Result compact = do_compact ? Run(tmpl + "/compact", threads, n, true) : Result{};
   std::filesystem::remove_all(tmpl);
