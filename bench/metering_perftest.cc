@@ -28,7 +28,10 @@ const std::string kChat =
 
 std::string ImageBody(size_t image_bytes) {
   // A PNG header followed by filler: what matters is the size of the data: URL.
-  std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x04\0\0\0\x03\0\x08\x02\0\0\0", 33);
+  // Signature, IHDR length and type, 1024 x 768, 8-bit RGB: 29 bytes (the literal's own length;
+  // it holds NULs). The count 33 given before read 4 bytes past the literal.
+  using std::string_literals::operator""s;
+  std::string png = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x04\0\0\0\x03\0\x08\x02\0\0\0"s;
   png.resize(image_bytes, 'x');
   return R"({"model":"vision","messages":[{"role":"user","content":[{"type":"text","text":"What )"
          R"(is this?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,)" +

@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
           if (!ins.ok()) Die(ins.status(), "insert");
           batch.clear();
           if ((i + 1) % 1'000'000 == 0) {
-            std::printf("  %lld records, %.0f s\n", static_cast<long long>(i + 1),
+            std::printf("  %lld records, %.0f s\n", static_cast<long long>(i) + 1,
                         MillisSince(start) / 1000);
             std::fflush(stdout);
           }

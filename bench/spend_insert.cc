@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     SpendRecord& r = records[static_cast<size_t>(i)];
     char id[40];
     std::snprintf(id, sizeof id, "req_%016llx%02x%010llx", 0x3a5f09c2e47b18d6ULL,
-                  static_cast<unsigned>(i % 2), static_cast<unsigned long long>(i / 2 + 1));
+                  static_cast<unsigned>(i % 2), static_cast<unsigned long long>(i / 2) + 1);
     r.request_id = id;
     r.time_us = t0 + i * 20;  // 50k requests/s
     r.key_name = "bench";

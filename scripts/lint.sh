@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/lint.sh: the code checks that are not tests. clang-format: every tracked C++ file must be
 # formatted as .clang-format says. clang-tidy: .clang-tidy's checks (warnings are errors) over every
-# source file of the release build's compile_commands.json, on all cores (about 15 s of CPU per
-# file). Exits non-zero, with the findings, if either finds anything.
+# source file of the release build's compile_commands.json (src/ and bench/), on all cores (about
+# 15 s of CPU per file). Exits non-zero, with the findings, if either finds anything.
 # Usage: scripts/lint.sh [FILE-REGEX]   (clang-tidy only on the files matching FILE-REGEX)
 # Needs scripts/setup.sh's packages and a release build (scripts/build.sh), which it runs if absent.
 set -euo pipefail
@@ -21,7 +21,7 @@ fi
 echo "== clang-tidy"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if run-clang-tidy -quiet -j "$(nproc)" -p build "${1:-$PWD/src/}" >"$log" 2>&1; then
+if run-clang-tidy -quiet -j "$(nproc)" -p build "${1:-$PWD/(src|bench)/}" >"$log" 2>&1; then
   echo "clang-tidy: clean ($(grep -c '^clang-tidy' "$log" || true) files)"
 else
   grep -E 'warning:|error:' "$log" | sort -u
